@@ -1,0 +1,320 @@
+#!/usr/bin/env bash
+# A real, local Kubernetes control plane on loopback for development and tests: etcd,
+# kube-apiserver, kube-controller-manager and kube-scheduler built from the pinned upstream
+# modules (hack/toolchain.sh), plus kwok on request. Several instances can run side by side: each
+# has a name, its own state directory under $KRC_CACHE/clusters/<name> and its own port range.
+#
+# Usage:
+#   hack/cluster.sh up     [--name N] [--port-base P] [--kwok]   start (idempotent) and wait until ready
+#   hack/cluster.sh down   [--name N] [--purge]                  stop every process; --purge also deletes state
+#   hack/cluster.sh status [--name N]                            what runs, and /readyz
+#   hack/cluster.sh env    [--name N]                            prints `export KUBECONFIG=... PATH=...`
+#
+# Ports (P = port base, default 16400 for the instance "default", derived from the name otherwise):
+#   P apiserver (https)  P+1 etcd client  P+2 etcd peer  P+3 controller-manager  P+4 scheduler  P+5 kwok
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+. "$here/versions.env"
+cache=${KRC_CACHE:-$HOME/.cache/kuberay-c}
+k8sbin="$cache/k8s-$K8S_VERSION/bin"
+kwokbin="$cache/kwok-$KWOK_VERSION/bin"
+venv="$cache/venv-ray-$RAY_VERSION"
+
+# Cluster-wide constants, named once.
+SERVICE_CIDR=10.96.0.0/16
+KUBERNETES_SERVICE_IP=10.96.0.1
+CLUSTER_DOMAIN=cluster.local
+SA_ISSUER="https://kubernetes.default.svc.$CLUSTER_DOMAIN"
+CERT_DAYS=3650
+READY_TIMEOUT_S=120
+STOP_GRACE_S=10
+DEFAULT_PORT_BASE=16400
+
+log() { echo "[cluster:$name] $*" >&2; }
+die() { echo "[cluster:$name] FAILED: $*" >&2; exit 1; }
+
+verb=${1:-}
+[ $# -gt 0 ] && shift
+name=${KRC_CLUSTER_NAME:-default}
+port_base=""
+with_kwok=0
+purge=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --name) name=$2; shift 2 ;;
+    --name=*) name=${1#*=}; shift ;;
+    --port-base) port_base=$2; shift 2 ;;
+    --port-base=*) port_base=${1#*=}; shift ;;
+    --kwok) with_kwok=1; shift ;;
+    --purge) purge=1; shift ;;
+    *) echo "unknown option: $1" >&2; exit 2 ;;
+  esac
+done
+[[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || { echo "bad --name '$name' (lowercase letters, digits, '-')" >&2; exit 2; }
+
+dir="$cache/clusters/$name"
+pki="$dir/pki"
+run="$dir/run"
+logs="$dir/logs"
+kubeconfig="$dir/admin.kubeconfig"
+
+# The port base is remembered on first start so that later verbs need only the name.
+if [ -z "$port_base" ]; then
+  if [ -f "$dir/ports.env" ]; then
+    port_base=$(. "$dir/ports.env"; echo "$PORT_BASE")
+  elif [ "$name" = default ]; then
+    port_base=$DEFAULT_PORT_BASE
+  else
+    # 20000 + 10 * (cksum of name mod 2000): stable per name, spaced by 10.
+    port_base=$((20000 + 10 * ($(printf %s "$name" | cksum | cut -d' ' -f1) % 2000)))
+  fi
+fi
+[[ "$port_base" =~ ^[0-9]+$ ]] && [ "$port_base" -ge 1024 ] && [ "$port_base" -le 65000 ] ||
+  { echo "bad --port-base '$port_base' (1024..65000)" >&2; exit 2; }
+P_API=$port_base
+P_ETCD=$((port_base + 1))
+P_PEER=$((port_base + 2))
+P_KCM=$((port_base + 3))
+P_SCHED=$((port_base + 4))
+P_KWOK=$((port_base + 5))
+
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+pid_of() { # prints the pid of a running component, or fails
+  local f="$run/$1.pid" pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && grep -q "$dir" "/proc/$pid/cmdline" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+# --- PKI -------------------------------------------------------------------------------------
+gen_key() { openssl ecparam -name prime256v1 -genkey -noout -out "$1" 2>/dev/null; chmod 600 "$1"; }
+
+# sign NAME SUBJECT EXTENDED_KEY_USAGE [SUBJECT_ALT_NAMES]
+sign() {
+  local n=$1 subj=$2 eku=$3 san=${4:-}
+  gen_key "$pki/$n.key"
+  openssl req -new -key "$pki/$n.key" -subj "$subj" -out "$pki/$n.csr" 2>/dev/null
+  {
+    echo "basicConstraints=CA:FALSE"
+    echo "keyUsage=critical,digitalSignature,keyEncipherment"
+    echo "extendedKeyUsage=$eku"
+    [ -n "$san" ] && echo "subjectAltName=$san"
+  } >"$pki/$n.ext"
+  openssl x509 -req -in "$pki/$n.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days "$CERT_DAYS" -sha256 -extfile "$pki/$n.ext" -out "$pki/$n.crt" 2>/dev/null
+  rm -f "$pki/$n.csr" "$pki/$n.ext"
+}
+
+write_kubeconfig() { # FILE USER_CERT_NAME
+  local f=$1 n=$2
+  cat >"$f" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: $name
+  cluster:
+    server: https://127.0.0.1:$P_API
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+users:
+- name: $n
+  user:
+    client-certificate-data: $(base64 -w0 "$pki/$n.crt")
+    client-key-data: $(base64 -w0 "$pki/$n.key")
+contexts:
+- name: $name
+  context:
+    cluster: $name
+    user: $n
+current-context: $name
+EOF
+  chmod 600 "$f"
+}
+
+ensure_pki() {
+  [ -f "$pki/.complete" ] && return 0
+  log "generating CA, serving and client certificates, service-account keys in $pki"
+  rm -rf "$pki"
+  mkdir -p "$pki"
+  gen_key "$pki/ca.key"
+  openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=kuberay-c-$name-ca" -days "$CERT_DAYS" \
+    -sha256 -out "$pki/ca.crt" 2>/dev/null
+  local dns="DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+  dns="$dns,DNS:kubernetes.default.svc.$CLUSTER_DOMAIN"
+  sign apiserver "/CN=kube-apiserver" serverAuth "$dns,IP:127.0.0.1,IP:$KUBERNETES_SERVICE_IP${KRC_APISERVER_EXTRA_SANS:+,$KRC_APISERVER_EXTRA_SANS}"
+  sign admin "/O=system:masters/CN=kubernetes-admin" clientAuth
+  sign controller-manager "/CN=system:kube-controller-manager" clientAuth
+  sign scheduler "/CN=system:kube-scheduler" clientAuth
+  sign apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+  sign kwok "/O=system:masters/CN=kwok-controller" clientAuth
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  chmod 600 "$pki/sa.key"
+  write_kubeconfig "$kubeconfig" admin
+  write_kubeconfig "$dir/controller-manager.kubeconfig" controller-manager
+  write_kubeconfig "$dir/scheduler.kubeconfig" scheduler
+  write_kubeconfig "$dir/kwok.kubeconfig" kwok
+  touch "$pki/.complete"
+}
+
+# --- processes -------------------------------------------------------------------------------
+start() { # COMPONENT BINARY ARGS...
+  local c=$1
+  shift
+  if pid_of "$c" >/dev/null; then
+    log "$c already running (pid $(pid_of "$c"))"
+    return 0
+  fi
+  # setsid: own process group, so `down` can stop it and anything it spawned in one kill.
+  setsid "$@" >>"$logs/$c.log" 2>&1 </dev/null &
+  echo $! >"$run/$c.pid"
+  log "started $c (pid $!, log $logs/$c.log)"
+}
+
+wait_for() { # WHAT COMPONENT CHECK-COMMAND...
+  local what=$1 c=$2
+  shift 2
+  local deadline=$((SECONDS + READY_TIMEOUT_S))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_of "$c" >/dev/null; then
+      tail -15 "$logs/$c.log" >&2 || true
+      die "$c exited while waiting for $what (log: $logs/$c.log)"
+    fi
+    [ $SECONDS -lt $deadline ] || { tail -15 "$logs/$c.log" >&2; die "timed out after ${READY_TIMEOUT_S}s waiting for $what"; }
+    sleep 0.2
+  done
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+api_ready() {
+  curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    "https://127.0.0.1:$P_API/readyz" | grep -qx ok
+}
+
+cmd_up() {
+  [ -f "$k8sbin/.complete" ] || die "control plane binaries not built: run hack/toolchain.sh (or make toolchain)"
+  if [ "$with_kwok" = 1 ]; then
+    [ -f "$kwokbin/.complete" ] || die "kwok not built: run hack/toolchain.sh kwok"
+  fi
+  mkdir -p "$run" "$logs" "$dir/etcd"
+  if ! pid_of kube-apiserver >/dev/null; then
+    for p in $P_API $P_ETCD $P_PEER $P_KCM $P_SCHED; do
+      if ! port_free "$p" && ! pid_of etcd >/dev/null; then
+        die "port $p is in use by another program; choose another --port-base"
+      fi
+    done
+  fi
+  echo "PORT_BASE=$port_base" >"$dir/ports.env"
+  ensure_pki
+
+  start etcd "$k8sbin/etcd" --name "krc-$name" --data-dir "$dir/etcd" \
+    --listen-client-urls "http://127.0.0.1:$P_ETCD" --advertise-client-urls "http://127.0.0.1:$P_ETCD" \
+    --listen-peer-urls "http://127.0.0.1:$P_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$P_PEER" \
+    --initial-cluster "krc-$name=http://127.0.0.1:$P_PEER" --listen-metrics-urls "" \
+    --unsafe-no-fsync --log-level warn
+  wait_for "etcd health" etcd curl -sf "http://127.0.0.1:$P_ETCD/health"
+
+  # Binds all addresses so that pods in the node agent's network namespaces reach it too; it
+  # advertises 127.0.0.1 unless KRC_ADVERTISE_ADDRESS names the node agent's bridge address.
+  start kube-apiserver "$k8sbin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$P_ETCD" --etcd-prefix "/registry-krc-$name" \
+    --bind-address 0.0.0.0 --secure-port "$P_API" --advertise-address "${KRC_ADVERTISE_ADDRESS:-127.0.0.1}" \
+    --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+    --client-ca-file "$pki/ca.crt" \
+    --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$pki/ca.crt" \
+    --service-account-issuer "$SA_ISSUER" --service-account-key-file "$pki/sa.pub" \
+    --service-account-signing-key-file "$pki/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
+    --allow-privileged=true --profiling=false --v=1
+  wait_for "kube-apiserver /readyz" kube-apiserver api_ready
+
+  start kube-controller-manager "$k8sbin/kube-controller-manager" \
+    --kubeconfig "$dir/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$dir/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$dir/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$P_KCM" --leader-elect=false \
+    --use-service-account-credentials=true --controllers '*' \
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+    --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false --profiling=false --v=1
+  start kube-scheduler "$k8sbin/kube-scheduler" \
+    --kubeconfig "$dir/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$dir/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$dir/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$P_SCHED" --leader-elect=false --profiling=false --v=1
+  wait_for "kube-controller-manager /healthz" kube-controller-manager curl -sfk "https://127.0.0.1:$P_KCM/healthz"
+  wait_for "kube-scheduler /readyz" kube-scheduler curl -sfk "https://127.0.0.1:$P_SCHED/readyz"
+
+  if [ "$with_kwok" = 1 ]; then
+    # kwok manages only nodes carrying its annotation, so it never touches the node agent's nodes.
+    start kwok "$kwokbin/kwok" --kubeconfig "$dir/kwok.kubeconfig" \
+      --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+      --server-address "127.0.0.1:$P_KWOK" --node-ip 127.0.0.1 --cidr 10.254.0.0/16 \
+      --node-lease-duration-seconds 40 \
+      --config "$repo/config/kwok/stages.yaml"
+    wait_for "kwok /healthz" kwok curl -sf "http://127.0.0.1:$P_KWOK/healthz"
+  fi
+  # The default ServiceAccount appears once the controller-manager's token machinery runs; pods
+  # cannot be created before it, so "up" means "usable".
+  wait_for "default ServiceAccount" kube-controller-manager \
+    "$k8sbin/kubectl" --kubeconfig "$kubeconfig" -n default get serviceaccount default
+  log "ready: https://127.0.0.1:$P_API (eval \"\$(hack/cluster.sh env --name $name)\")"
+}
+
+stop_component() {
+  local c=$1 pid
+  pid=$(pid_of "$c") || { rm -f "$run/$c.pid"; return 0; }
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + STOP_GRACE_S))
+  while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$run/$c.pid"
+  log "stopped $c"
+}
+
+cmd_down() {
+  local i
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[$i]}"; done
+  # Anything left that was started against this state directory (e.g. after a lost pid file).
+  if pgrep -f -- "$dir/" >/dev/null 2>&1; then
+    pkill -KILL -f -- "$dir/" 2>/dev/null || true
+    log "killed leftover processes of $dir"
+  fi
+  if [ "$purge" = 1 ]; then
+    rm -rf "$dir"
+    log "purged $dir"
+  fi
+}
+
+cmd_status() {
+  local c pid rc=0
+  for c in "${components[@]}"; do
+    if pid=$(pid_of "$c"); then echo "$c: running (pid $pid)"; else echo "$c: stopped"; fi
+  done
+  if [ -f "$pki/ca.crt" ] && api_ready; then
+    echo "apiserver: https://127.0.0.1:$P_API ready"
+  else
+    echo "apiserver: not ready"
+    rc=1
+  fi
+  return $rc
+}
+
+cmd_env() {
+  echo "export KUBECONFIG='$kubeconfig'"
+  echo "export KRC_CLUSTER_NAME='$name'"
+  echo "export PATH='$k8sbin:$venv/bin':\"\$PATH\""
+}
+
+case "$verb" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 up|down|status|env [--name N] [--port-base P] [--kwok] [--purge]" >&2; exit 2 ;;
+esac
