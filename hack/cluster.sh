@@ -308,6 +308,7 @@ cmd_status() {
 cmd_env() {
   echo "export KUBECONFIG='$kubeconfig'"
   echo "export KRC_CLUSTER_NAME='$name'"
+  echo "export KRC_ETCD_ENDPOINT='http://127.0.0.1:$P_ETCD'"
   echo "export PATH='$k8sbin:$venv/bin':\"\$PATH\""
 }
 
