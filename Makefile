@@ -9,7 +9,7 @@ BUILD_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
 GENERATOR   := -G Ninja
 
-.PHONY: build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
+.PHONY: bench-informer build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
 
 deps:
 	@hack/deps.sh
@@ -37,11 +37,15 @@ unit: build
 	@echo "[test] C unit tests"
 	@ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure
 
-test: build toolchain venv
+test: build release toolchain venv
 	@hack/test.sh $(BUILD_DIR)
 
 demo: release toolchain venv
 	@hack/demo.sh
+
+# Benchmarks (not tests): numbers for the README. BENCH_PODS overrides the pod count.
+bench-informer: release toolchain
+	@hack/bench-informer.sh $(BENCH_PODS)
 
 cluster-up: toolchain venv
 	@hack/cluster.sh up

@@ -8,7 +8,7 @@ PACKAGES=(
   libcurl4-openssl-dev libssl-dev libjansson-dev libyajl-dev libyaml-dev libmicrohttpd-dev
   libcmocka-dev
   libnl-3-dev libnl-route-3-dev
-  openssl iproute2 procps psmisc wget curl bash ca-certificates python3-venv
+  openssl iproute2 procps psmisc time wget curl bash ca-certificates python3-venv
 )
 
 missing=()

@@ -176,7 +176,7 @@ static int decode_mounts(json_t *arr, struct krc_sandbox_record *r, struct krc_e
     for (size_t i = 0; i < n; i++) {
         json_t *jm = json_array_get(arr, i);
         struct krc_pod_mount *m = &r->mounts_buf[i];
-        long long size;
+        long long size = 0;
         int rc;
         if (!json_is_object(jm))
             return krc_error_set(err, KRC_EINVAL, "field mounts[%zu]: not an object", i);
@@ -195,7 +195,8 @@ static int decode_mounts(json_t *arr, struct krc_sandbox_record *r, struct krc_e
 int krc_podjson_record_decode(json_t *doc, struct krc_sandbox_record *r, struct krc_error *err)
 {
     struct krc_sandbox_spec *s = &r->spec;
-    long long prefix, shm, tmp, mem, cpu, cpureq, grace, pid, start;
+    long long prefix = 0, shm = 0, tmp = 0, mem = 0, cpu = 0, cpureq = 0, grace = 0, pid = 0,
+              start = 0;
     int rc;
     memset(r, 0, sizeof(*r));
     if (!json_is_object(doc))
@@ -398,7 +399,7 @@ static void copy_bounded(char *dst, size_t cap, const char *src)
 int krc_podjson_status_decode(json_t *doc, struct krc_container_status *out, struct krc_error *err)
 {
     const char *name, *state, *message;
-    long long pid, code, sig, started, finished, restarts;
+    long long pid = 0, code = 0, sig = 0, started = 0, finished = 0, restarts = 0;
     int rc;
     memset(out, 0, sizeof(*out));
     if (!json_is_object(doc))
