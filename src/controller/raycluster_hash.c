@@ -1,0 +1,85 @@
+/* raycluster_hash.c - Recreate-strategy spec hash (see raycluster_hash.h). Uses OpenSSL's SHA-1,
+ * already a project dependency for TLS; the hash is a change detector, not a security boundary. */
+#include "controller/raycluster_hash.h"
+
+#include "api/kobj.h"
+#include "util/error.h"
+
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void strip_template(json_t *group)
+{
+    json_t *spec = kobj_path(group, "template.spec");
+    if (json_is_object(spec)) {
+        json_object_del(spec, "tolerations");
+        json_object_del(spec, "schedulingGates");
+    }
+}
+
+static void base32hex(const unsigned char *in, size_t n, char *out)
+{
+    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
+    unsigned buffer = 0;
+    int bits = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        buffer = (buffer << 8) | in[i];
+        bits += 8;
+        while (bits >= 5) {
+            out[o++] = alphabet[(buffer >> (bits - 5)) & 31];
+            bits -= 5;
+        }
+    }
+    if (bits > 0)
+        out[o++] = alphabet[(buffer << (5 - bits)) & 31];
+    out[o] = '\0';
+}
+
+int raycluster_spec_hash(const struct raycluster *rc, char out[RAYCLUSTER_HASH_LEN + 1])
+{
+    json_t *spec = json_deep_copy(kobj_obj(rc->root, "spec"));
+    char *text = NULL;
+    int r = KRC_ENOMEM;
+    if (!spec)
+        goto out;
+    json_object_del(spec, "upgradeStrategy");
+    json_t *head = kobj_obj(spec, "headGroupSpec");
+    if (head) {
+        strip_template(head);
+        if (!kobj_obj(head, "rayStartParams") &&
+            kobj_set_new(head, "rayStartParams", json_object()))
+            goto out;
+    }
+    size_t i;
+    json_t *w;
+    json_array_foreach(kobj_arr(spec, "workerGroupSpecs"), i, w)
+    {
+        if (!json_is_object(w))
+            continue;
+        json_object_del(w, "replicas");
+        json_object_del(w, "minReplicas");
+        json_object_del(w, "maxReplicas");
+        json_t *ss = kobj_obj(w, "scaleStrategy");
+        if (ss)
+            json_object_del(ss, "workersToDelete");
+        /* Go always serializes the (struct) scaleStrategy, so absent and {} must hash alike. */
+        if (ss && json_object_size(ss) == 0)
+            json_object_del(w, "scaleStrategy");
+        strip_template(w);
+        if (!kobj_obj(w, "rayStartParams") && kobj_set_new(w, "rayStartParams", json_object()))
+            goto out;
+    }
+    text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        goto out;
+    unsigned char digest[SHA_DIGEST_LENGTH];
+    SHA1((const unsigned char *)text, strlen(text), digest);
+    base32hex(digest, sizeof(digest), out);
+    r = 0;
+out:
+    free(text);
+    json_decref(spec);
+    return r;
+}

@@ -1,0 +1,125 @@
+/* raycluster_testutil.h - shared helpers for the RayCluster unit tests (header-only, static).
+ *
+ * Test manifests live in tests/data/raycluster/ (KRC_TESTDATA points at tests/data). A case starts
+ * from a manifest and applies small patches by dotted path ("spec.workerGroupSpecs.0.replicas"),
+ * so each table row states only what differs. */
+#ifndef KRC_TESTS_RAYCLUSTER_TESTUTIL_H
+#define KRC_TESTS_RAYCLUSTER_TESTUTIL_H
+
+#include "api/kobj.h"
+#include "api/raycluster.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Not every test uses every helper. */
+#define TU_FN static __attribute__((unused))
+
+/* Loads tests/data/raycluster/<name>; aborts the test binary on failure (missing test data is a
+ * broken checkout, not a test result). */
+TU_FN json_t *tu_load(const char *name)
+{
+    const char *root = getenv("KRC_TESTDATA");
+    char path[1024];
+    json_error_t jerr;
+    snprintf(path, sizeof(path), "%s/raycluster/%s", root ? root : "tests/data", name);
+    json_t *doc = json_load_file(path, 0, &jerr);
+    if (!doc) {
+        fprintf(stderr, "cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
+        abort();
+    }
+    return doc;
+}
+
+TU_FN json_t *tu_json(const char *text)
+{
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (!v) {
+        fprintf(stderr, "bad JSON in test: %s: %s\n", text, jerr.text);
+        abort();
+    }
+    return v;
+}
+
+/* Sets (value_json non-NULL) or deletes (NULL) the member at a dotted path; numeric segments index
+ * arrays. Intermediate objects are created as needed. */
+TU_FN void tu_set(json_t *doc, const char *path, const char *value_json)
+{
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s", path);
+    json_t *cur = doc;
+    char *seg = buf;
+    for (;;) {
+        char *dot = strchr(seg, '.');
+        if (dot)
+            *dot = '\0';
+        bool is_index = seg[0] >= '0' && seg[0] <= '9';
+        if (!dot) {
+            if (is_index) {
+                size_t i = strtoul(seg, NULL, 10);
+                if (value_json && i >= json_array_size(cur))
+                    json_array_append_new(cur, tu_json(value_json));
+                else if (value_json)
+                    json_array_set_new(cur, i, tu_json(value_json));
+                else
+                    json_array_remove(cur, i);
+            } else if (value_json) {
+                json_object_set_new(cur, seg, tu_json(value_json));
+            } else {
+                json_object_del(cur, seg);
+            }
+            return;
+        }
+        json_t *next =
+            is_index ? json_array_get(cur, strtoul(seg, NULL, 10)) : json_object_get(cur, seg);
+        if (!next) {
+            next = json_object();
+            json_object_set_new(cur, seg, next);
+        }
+        cur = next;
+        seg = dot + 1;
+    }
+}
+
+/* Parses doc into rc; aborts with the error when parsing fails. */
+TU_FN void tu_parse(json_t *doc, struct raycluster *rc)
+{
+    struct krc_error err = {0};
+    if (raycluster_parse(doc, rc, &err) != 0) {
+        fprintf(stderr, "parse failed: %s\n", err.msg);
+        abort();
+    }
+}
+
+TU_FN const char *tu_env_value(const json_t *container, const char *name)
+{
+    json_t *e = kobj_env_find(container, name);
+    return e ? kobj_str(e, "value") : NULL;
+}
+
+/* The names of container.env joined by ",". */
+TU_FN const char *tu_env_names(const json_t *container, char *buf, size_t size)
+{
+    size_t used = 0, i;
+    json_t *e;
+    buf[0] = '\0';
+    json_array_foreach(kobj_arr(container, "env"), i, e)
+    {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? "," : "", kobj_str(e, "name"));
+        if (n < 0 || (size_t)n >= size - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+/* Compact JSON with sorted keys, for comparing subtrees as text. Caller frees. */
+TU_FN char *tu_dump(const json_t *v)
+{
+    return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+#endif
