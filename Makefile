@@ -9,7 +9,7 @@ BUILD_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
 GENERATOR   := -G Ninja
 
-.PHONY: bench-informer build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
+.PHONY: bench-informer valgrind build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
 
 deps:
 	@hack/deps.sh
@@ -32,6 +32,10 @@ toolchain:
 # Python virtualenv with the pinned Ray, pytest and the kubernetes client, in the cache.
 venv:
 	@hack/venv.sh >/dev/null
+
+# Every C unit test under valgrind memcheck (a separate non-sanitized build).
+valgrind: deps
+	@hack/valgrind.sh
 
 unit: build
 	@echo "[test] C unit tests"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of kuberay-c (what `make test` and CI call), in order:
 #   1. formatting check (clang-format) of the C sources
-#   2. C unit tests (CTest label "unit"), under ASan+UBSan
+#   2. C unit tests (CTest label "unit"), under ASan+UBSan, then again under valgrind
 #   3. a fresh, private control plane instance ("krc-test", its own ports and state), with kwok
 #   4. C integration tests (CTest label "integration") against it
 #   5. pytest: tests/integration (the substrate) and tests/e2e (end to end)
@@ -34,6 +34,9 @@ fi
 
 step "C unit tests (ctest -L unit)"
 ctest --test-dir "$build" -L unit --output-on-failure || failed+=("unit")
+
+step "C unit tests under valgrind (build/valgrind, no sanitizers)"
+hack/valgrind.sh || failed+=("valgrind")
 
 step "starting test control plane '$name' (ports $port_base..$((port_base + 9)))"
 hack/cluster.sh down --name "$name" --purge >/dev/null 2>&1 || true
