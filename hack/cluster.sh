@@ -5,13 +5,26 @@
 # has a name, its own state directory under $KRC_CACHE/clusters/<name> and its own port range.
 #
 # Usage:
-#   hack/cluster.sh up     [--name N] [--port-base P] [--kwok]   start (idempotent) and wait until ready
+#   hack/cluster.sh up     [--name N] [--port-base P] [--kwok] [--nodes N]
+#                                                                start (idempotent) and wait until ready;
+#                                                                N node agents (default 1; 0 for none)
 #   hack/cluster.sh down   [--name N] [--purge]                  stop every process; --purge also deletes state
 #   hack/cluster.sh status [--name N]                            what runs, and /readyz
 #   hack/cluster.sh env    [--name N]                            prints `export KUBECONFIG=... PATH=...`
 #
 # Ports (P = port base, default 16400 for the instance "default", derived from the name otherwise):
 #   P apiserver (https)  P+1 etcd client  P+2 etcd peer  P+3 controller-manager  P+4 scheduler  P+5 kwok
+#   P+5+i the kubelet endpoint of node agent i (1..4), on the bridge address
+#
+# Node agents (kuberay-node, src/node): node i (1..N) is krc-<name>-node-<i>, with state in
+# <state dir>/n<i>. All nodes of an instance share one bridge, krcb<k>, with the address
+# 10.<128+k/16>.<(k%16)*16>.1/20 where k = (port base / 10) mod 2048, so instances with different
+# port bases get different networks; node i allocates pod IPs from the /24 at third octet +i.
+# The API server advertises the bridge address (pods reach it there: KUBERNETES_SERVICE_HOST) and
+# has it in its serving certificate. KRC_NODE_TAINTS (k=v:Effect,...) registers the nodes with
+# taints; KRC_NODE_BACKOFF_BASE_MS shortens the crash back-off (tests); KRC_NODE_ARGS adds agent
+# flags (e.g. "--extended-resource nvidia.com/gpu=2"). The binary comes from KRC_NODE_BINARY, else
+# build/release or build/debug.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
@@ -40,6 +53,8 @@ name=${KRC_CLUSTER_NAME:-default}
 port_base=""
 with_kwok=0
 purge=0
+nodes=1
+nodes_given=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) name=$2; shift 2 ;;
@@ -47,6 +62,8 @@ while [ $# -gt 0 ]; do
     --port-base) port_base=$2; shift 2 ;;
     --port-base=*) port_base=${1#*=}; shift ;;
     --kwok) with_kwok=1; shift ;;
+    --nodes) nodes=$2; nodes_given=1; shift 2 ;;
+    --nodes=*) nodes=${1#*=}; nodes_given=1; shift ;;
     --purge) purge=1; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
@@ -80,6 +97,28 @@ P_SCHED=$((port_base + 4))
 P_KWOK=$((port_base + 5))
 
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+[[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -le 4 ] || { echo "bad --nodes '$nodes' (0..4)" >&2; exit 2; }
+
+# The pod network of this instance (see the header).
+net_k=$(((port_base / 10) % 2048))
+net_a=$((128 + net_k / 16))
+net_b=$(((net_k % 16) * 16))
+BRIDGE=krcb$net_k
+BRIDGE_GATEWAY=10.$net_a.$net_b.1
+BRIDGE_CIDR=$BRIDGE_GATEWAY/20
+node_range() { echo "10.$net_a.$((net_b + $1)).0/24"; }
+node_name() { echo "krc-$name-node-$1"; }
+node_state() { echo "$dir/n$1"; }
+node_port() { echo $((port_base + 5 + $1)); } # the kubelet endpoint (kubectl logs): P+6..P+9
+NODE_PATH_DIRS="$venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+node_binary() {
+  local b
+  for b in "${KRC_NODE_BINARY:-}" "$repo/build/release/src/node/kuberay-node" "$repo/build/debug/src/node/kuberay-node"; do
+    [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
+  done
+  return 1
+}
 
 pid_of() { # prints the pid of a running component, or fails
   local f="$run/$1.pid" pid
@@ -194,6 +233,11 @@ api_ready() {
     "https://127.0.0.1:$P_API/readyz" | grep -qx ok
 }
 
+node_ready() {
+  "$k8sbin/kubectl" --kubeconfig "$kubeconfig" get node "$1" \
+    -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -qx True
+}
+
 cmd_up() {
   [ -f "$k8sbin/.complete" ] || die "control plane binaries not built: run hack/toolchain.sh (or make toolchain)"
   if [ "$with_kwok" = 1 ]; then
@@ -208,7 +252,28 @@ cmd_up() {
     done
   fi
   echo "PORT_BASE=$port_base" >"$dir/ports.env"
+  local node_bin=""
+  if [ "$nodes" -gt 0 ] && ! node_binary >/dev/null; then
+    [ "$nodes_given" = 1 ] && die "kuberay-node not built (set KRC_NODE_BINARY or make build)"
+    log "kuberay-node not built (make build): starting no node agent"
+    nodes=0
+  fi
+  if [ "$nodes" -gt 0 ]; then
+    node_bin=$(node_binary)
+    [ ${#dir} -le 55 ] || die "state directory $dir too long for the node agent's sockets"
+    # Pods reach the API server at the bridge address: advertise it and put it in the cert.
+    export KRC_ADVERTISE_ADDRESS=${KRC_ADVERTISE_ADDRESS:-$BRIDGE_GATEWAY}
+    export KRC_APISERVER_EXTRA_SANS="IP:$BRIDGE_GATEWAY${KRC_APISERVER_EXTRA_SANS:+,$KRC_APISERVER_EXTRA_SANS}"
+    if [ -f "$pki/.complete" ] && ! openssl x509 -in "$pki/apiserver.crt" -noout -text | grep -q "IP Address:$BRIDGE_GATEWAY"; then
+      log "serving certificate lacks $BRIDGE_GATEWAY: regenerating the PKI"
+      rm -f "$pki/.complete"
+    fi
+  fi
   ensure_pki
+  if [ "$nodes" -gt 0 ] && [ ! -f "$pki/kubelet.crt" ]; then
+    # One serving certificate for every node agent of the instance: they share the bridge address.
+    sign kubelet "/CN=kuberay-node" serverAuth "IP:$BRIDGE_GATEWAY,DNS:localhost"
+  fi
 
   start etcd "$k8sbin/etcd" --name "krc-$name" --data-dir "$dir/etcd" \
     --listen-client-urls "http://127.0.0.1:$P_ETCD" --advertise-client-urls "http://127.0.0.1:$P_ETCD" \
@@ -226,7 +291,7 @@ cmd_up() {
     --client-ca-file "$pki/ca.crt" \
     --kubelet-client-certificate "$pki/apiserver-kubelet-client.crt" \
     --kubelet-client-key "$pki/apiserver-kubelet-client.key" \
-    --kubelet-certificate-authority "$pki/ca.crt" \
+    --kubelet-certificate-authority "$pki/ca.crt" --kubelet-preferred-address-types InternalIP \
     --service-account-issuer "$SA_ISSUER" --service-account-key-file "$pki/sa.pub" \
     --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --authorization-mode Node,RBAC \
@@ -259,6 +324,20 @@ cmd_up() {
       --config "$repo/config/kwok/stages.yaml"
     wait_for "kwok /healthz" kwok curl -sf "http://127.0.0.1:$P_KWOK/healthz"
   fi
+  local i
+  for ((i = 1; i <= nodes; i++)); do
+    mkdir -p "$(node_state "$i")"
+    start "node-$i" "$node_bin" agent --kubeconfig "$kubeconfig" --node-name "$(node_name "$i")" \
+      --state-dir "$(node_state "$i")" --bridge "$BRIDGE" --bridge-cidr "$BRIDGE_CIDR" \
+      --pod-range "$(node_range "$i")" --path "$NODE_PATH_DIRS" \
+      --kubelet-port "$(node_port "$i")" --tls-cert-file "$pki/kubelet.crt" \
+      --tls-private-key-file "$pki/kubelet.key" --client-ca-file "$pki/ca.crt" \
+      ${KRC_NODE_BACKOFF_BASE_MS:+--backoff-base-ms "$KRC_NODE_BACKOFF_BASE_MS"} \
+      ${KRC_NODE_TAINTS:+--register-with-taints "$KRC_NODE_TAINTS"} ${KRC_NODE_ARGS:-}
+  done
+  for ((i = 1; i <= nodes; i++)); do
+    wait_for "node $(node_name "$i") Ready" "node-$i" node_ready "$(node_name "$i")"
+  done
   # The default ServiceAccount appears once the controller-manager's token machinery runs; pods
   # cannot be created before it, so "up" means "usable".
   wait_for "default ServiceAccount" kube-controller-manager \
@@ -277,8 +356,27 @@ stop_component() {
   log "stopped $c"
 }
 
+# Every node agent ever started for this instance: its state directories n<i>.
+node_indexes() {
+  local d
+  for d in "$dir"/n[0-9]*; do [ -d "$d" ] && echo "${d##*/n}"; done
+}
+
 cmd_down() {
-  local i
+  local i bin
+  # Node agents first (they leave their pods running), then their pods, bridge and mounts.
+  for i in $(node_indexes); do stop_component "node-$i"; done
+  if [ -n "$(node_indexes)" ]; then
+    if bin=$(node_binary); then
+      for i in $(node_indexes); do
+        "$bin" cleanup --state-root "$(node_state "$i")" --bridge "$BRIDGE" --bridge-cidr "$BRIDGE_CIDR" --grace 5 \
+          >>"$logs/node-$i.log" 2>&1 || { log "cleanup of node $i failed:"; tail -3 "$logs/node-$i.log" >&2; }
+      done
+      log "removed the node agents' pods, bridge $BRIDGE and state"
+    else
+      log "kuberay-node not found: pods of the node agents were not cleaned up"
+    fi
+  fi
   for ((i = ${#components[@]} - 1; i >= 0; i--)); do stop_component "${components[$i]}"; done
   # Anything left that was started against this state directory (e.g. after a lost pid file).
   if pgrep -f -- "$dir/" >/dev/null 2>&1; then
@@ -293,7 +391,7 @@ cmd_down() {
 
 cmd_status() {
   local c pid rc=0
-  for c in "${components[@]}"; do
+  for c in "${components[@]}" $(node_indexes | sed 's/^/node-/'); do
     if pid=$(pid_of "$c"); then echo "$c: running (pid $pid)"; else echo "$c: stopped"; fi
   done
   if [ -f "$pki/ca.crt" ] && api_ready; then
@@ -309,6 +407,7 @@ cmd_env() {
   echo "export KUBECONFIG='$kubeconfig'"
   echo "export KRC_CLUSTER_NAME='$name'"
   echo "export KRC_ETCD_ENDPOINT='http://127.0.0.1:$P_ETCD'"
+  echo "export KRC_NODE_STATE_ROOT='$dir'"
   echo "export PATH='$k8sbin:$venv/bin':\"\$PATH\""
 }
 
@@ -317,5 +416,5 @@ case "$verb" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down|status|env [--name N] [--port-base P] [--kwok] [--purge]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [--name N] [--port-base P] [--kwok] [--nodes N] [--purge]" >&2; exit 2 ;;
 esac

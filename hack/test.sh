@@ -21,8 +21,17 @@ failed=()
 step() { echo; echo "==== [test] $*"; }
 
 cleanup() {
+  local rc=$? left
   step "stopping test control plane '$name'"
   hack/cluster.sh down --name "$name" --purge || true
+  # Nothing of the instance may outlive it: node agents, pod supervisors, pod processes.
+  left=$(pgrep -af -- "${KRC_CACHE:-$HOME/.cache/kuberay-c}/clusters/$name/" || true)
+  if [ -n "$left" ]; then
+    echo "[test] FAILED: processes left after stopping '$name':" >&2
+    echo "$left" >&2
+    rc=1
+  fi
+  exit $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -38,9 +47,15 @@ ctest --test-dir "$build" -L unit --output-on-failure || failed+=("unit")
 step "C unit tests under valgrind (build/valgrind, no sanitizers)"
 hack/valgrind.sh || failed+=("valgrind")
 
-step "starting test control plane '$name' (ports $port_base..$((port_base + 9)))"
+# Node agents (kuberay-node from this build) run real pods for tests/e2e/test_node_agent.py. Their
+# nodes carry a taint so that tests expecting no schedulable node hold, and a short crash back-off.
+nodes=${KRC_TEST_NODES:-2}
+export KRC_NODE_BINARY=${KRC_NODE_BINARY:-$repo/$build/src/node/kuberay-node}
+export KRC_NODE_TAINTS=${KRC_NODE_TAINTS-kuberay-c.io/node-agent=true:NoSchedule}
+export KRC_NODE_BACKOFF_BASE_MS=${KRC_NODE_BACKOFF_BASE_MS:-1000}
+step "starting test control plane '$name' (ports $port_base..$((port_base + 9)), $nodes node agents)"
 hack/cluster.sh down --name "$name" --purge >/dev/null 2>&1 || true
-if ! hack/cluster.sh up --name "$name" --port-base "$port_base" --kwok; then
+if ! hack/cluster.sh up --name "$name" --port-base "$port_base" --kwok --nodes "$nodes"; then
   failed+=("cluster-up")
   echo "[test] FAILED: could not start the control plane; skipping the tests that need it" >&2
   echo "0 passed, 1 failed"

@@ -1,8 +1,9 @@
 """Shared pytest fixtures for kuberay-c's integration and end-to-end tests.
 
-Tests talk to a real control plane. `make test` (hack/test.sh) starts a private instance and
-exports KUBECONFIG before pytest runs; when pytest is run by hand without KUBECONFIG, the session
-starts its own instance ("krc-pytest") and stops it at the end.
+Tests talk to a real control plane. `make test` (hack/test.sh) starts a private instance (with two
+node agents, kuberay-node) and exports KUBECONFIG before pytest runs; when pytest is run by hand
+without KUBECONFIG, the session starts its own instance ("krc-pytest", with the same node agents
+when a kuberay-node is built) and stops it at the end.
 """
 import os
 import pathlib
@@ -25,11 +26,38 @@ def _cluster_env(name):
     for line in out.splitlines():
         if line.startswith("export "):
             key, _, val = line[len("export "):].partition("=")
-            env[key] = val
+            env[key] = val.strip("'")
     # PATH is printed as 'dirs':"$PATH"; expand it here.
     path = env.get("PATH", "").replace('"$PATH"', os.environ.get("PATH", ""))
     env["PATH"] = path.replace("'", "")
-    env["KUBECONFIG"] = env["KUBECONFIG"].strip("'")
+    return env
+
+
+def _node_binary():
+    """The kuberay-node to run as node agents, found as hack/cluster.sh does; None if unbuilt."""
+    build = os.environ.get("KRC_BUILD_DIR")
+    for b in [os.environ.get("KRC_NODE_BINARY"),
+              build and os.path.join(build, "src/node/kuberay-node"),
+              REPO / "build/release/src/node/kuberay-node",
+              REPO / "build/debug/src/node/kuberay-node"]:
+        if b and os.access(str(b), os.X_OK):
+            return str(b)
+    return None
+
+
+def _node_agents():
+    """Node agents for a self-started instance: KRC_TEST_NODES (default 2, as hack/test.sh), none
+    without a built kuberay-node."""
+    return int(os.environ.get("KRC_TEST_NODES", "2")) if _node_binary() else 0
+
+
+def _node_agent_env():
+    """The same node-agent settings as hack/test.sh: tainted nodes, a short crash back-off."""
+    env = dict(os.environ)
+    if _node_binary():
+        env.setdefault("KRC_NODE_BINARY", _node_binary())
+    env.setdefault("KRC_NODE_TAINTS", "kuberay-c.io/node-agent=true:NoSchedule")
+    env.setdefault("KRC_NODE_BACKOFF_BASE_MS", "1000")
     return env
 
 
@@ -40,11 +68,15 @@ def cluster():
     started = False
     if not name or not os.environ.get("KUBECONFIG"):
         name = "krc-pytest"
-        subprocess.run([str(CLUSTER_SH), "up", "--name", name, "--kwok"], check=True)
+        subprocess.run([str(CLUSTER_SH), "up", "--name", name, "--kwok",
+                        "--nodes", str(_node_agents())], check=True, env=_node_agent_env())
         started = True
     env = _cluster_env(name)
     os.environ["PATH"] = env["PATH"]
     os.environ["KUBECONFIG"] = env["KUBECONFIG"]
+    os.environ.setdefault("KRC_TEST_CLUSTER_NAME", name)
+    if env.get("KRC_NODE_STATE_ROOT"):
+        os.environ["KRC_NODE_STATE_ROOT"] = env["KRC_NODE_STATE_ROOT"]
     yield {"name": name, "env": env}
     if started:
         subprocess.run([str(CLUSTER_SH), "down", "--name", name, "--purge"], check=False)

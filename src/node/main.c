@@ -5,7 +5,9 @@
  *   kuberay-node cleanup --state-root DIR [--bridge NAME] [--bridge-cidr CIDR]
  *       destroys every pod sandbox under DIR, then the bridge and the node's state
  *
- * The agent mode (register a Node, run the pods bound to it) comes with the API client. */
+ *   kuberay-node agent --kubeconfig FILE --node-name NAME --state-dir DIR [...]
+ *       the node agent: registers the Node and runs the pods bound to it (agent.c) */
+#include "node/agent.h"
 #include "node/node.h"
 #include "node/sandbox.h"
 #include "node/supervisor.h"
@@ -17,8 +19,10 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kuberay-node cleanup --state-root DIR [--bridge NAME] "
-                    "[--bridge-cidr CIDR] [--grace SECONDS]\n");
+    fprintf(
+        stderr,
+        "usage: kuberay-node agent --help | kuberay-node cleanup --state-root DIR [--bridge NAME] "
+        "[--bridge-cidr CIDR] [--grace SECONDS]\n");
     return 2;
 }
 
@@ -58,6 +62,11 @@ static int cleanup(int argc, char **argv)
         }
     }
     krc_sandbox_list_free(uids, n);
+    if (!failed && krc_volumes_remove_all(cfg.state_root) != 0) {
+        KRC_LOG_ERROR("could not remove the pods' volume directories", "state_root",
+                      cfg.state_root);
+        failed = 1;
+    }
     if (!failed && krc_node_teardown(node, &err) != 0) {
         KRC_LOG_ERROR("could not tear down the node", "error", err.msg);
         failed = 1;
@@ -72,5 +81,7 @@ int main(int argc, char **argv)
         return krc_supervisor_main(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "cleanup") == 0)
         return cleanup(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "agent") == 0)
+        return krc_agent_main(argc - 1, argv + 1);
     return usage();
 }

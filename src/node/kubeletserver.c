@@ -1,0 +1,302 @@
+/* kubeletserver.c - the part of the kubelet's HTTPS API the API server calls for `kubectl logs`:
+ *   GET /containerLogs/<namespace>/<pod>/<container>?follow=&previous=&tailLines=&limitBytes=
+ * served from the container log files the supervisor writes (<pod dir>/logs/<c>/<restart>.log).
+ *
+ * TLS with client-certificate authentication: only clients whose certificate chains to the
+ * cluster CA are answered (the API server's kubelet-client certificate); there is no per-request
+ * authorisation (the kubelet's SubjectAccessReview), which is what a real cluster adds. It binds
+ * the node's bridge address only. libmicrohttpd with a thread per connection, so a follow stream
+ * may simply sleep while waiting for more output. exec, attach and port-forward (SPDY/WebSocket
+ * upgrades) are not served. */
+#define _GNU_SOURCE
+#include "node/kubeletserver.h"
+
+#include "node/podjson.h"
+#include "node/podworker.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define PEM_MAX        (64 * 1024)
+#define LOG_READ_MAX   (16 * 1024 * 1024) /* a non-follow answer holds at most this much */
+#define FOLLOW_POLL_US (200 * 1000)
+
+struct krc_kubeletserver {
+    struct MHD_Daemon *daemon;
+    struct krc_agent *agent;
+    struct krc_strbuf cert, key, ca;
+};
+
+/* The pod directory of ns/name on this node, from the worker list. */
+static int pod_dir(struct krc_agent *a, const char *ns, const char *name, char *out, size_t len)
+{
+    int found = 0;
+    pthread_mutex_lock(&a->mu);
+    for (struct krc_podworker *w = a->workers; w; w = w->next)
+        if (strcmp(w->ns, ns) == 0 && strcmp(w->name, name) == 0) {
+            snprintf(out, len, "%s/pods/%s", krc_node_state_root(a->node), w->uid);
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&a->mu);
+    return found;
+}
+
+/* The highest (back = 0) or second highest (back = 1) restart number with a log file. */
+static int pick_log(const char *dir, int back)
+{
+    DIR *d = opendir(dir);
+    int best = -1, second = -1;
+    struct dirent *e;
+    if (!d)
+        return -1;
+    while ((e = readdir(d))) {
+        char *end;
+        long n = strtol(e->d_name, &end, 10);
+        if (end == e->d_name || strcmp(end, ".log") != 0 || n < 0 || n > 1000000)
+            continue;
+        if (n > best) {
+            second = best;
+            best = (int)n;
+        } else if (n > second)
+            second = (int)n;
+    }
+    closedir(d);
+    return back ? second : best;
+}
+
+/* Offset where the last `lines` lines of fd's content start. */
+static off_t tail_offset(int fd, long lines)
+{
+    off_t size = lseek(fd, 0, SEEK_END), pos = size;
+    char buf[4096];
+    long seen = 0;
+    if (lines < 0 || size <= 0)
+        return 0;
+    while (pos > 0) {
+        size_t chunk = pos > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)pos;
+        pos -= (off_t)chunk;
+        if (pread(fd, buf, chunk, pos) != (ssize_t)chunk)
+            return 0;
+        for (size_t i = chunk; i-- > 0;) {
+            if (buf[i] != '\n' || pos + (off_t)i == size - 1)
+                continue;
+            if (++seen == lines)
+                return pos + (off_t)i + 1;
+        }
+    }
+    return 0;
+}
+
+struct follow {
+    int fd;
+    char pod_dir[1024];
+    char container[KRC_POD_NAME_MAX];
+    int restart;
+};
+
+/* 1 while the container's run that writes this log may still write. */
+static int still_writing(struct follow *f)
+{
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/logs/%s", f->pod_dir, f->container);
+    if (access(f->pod_dir, F_OK) != 0 || pick_log(dir, 0) != f->restart)
+        return 0;
+    int dfd = open(f->pod_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    json_t *doc = NULL;
+    struct krc_container_status *st = NULL;
+    size_t n = 0;
+    int running = 1;
+    if (dfd >= 0 && krc_podjson_read_file(dfd, "status.json", &doc, NULL) == 0 &&
+        krc_podjson_status_array_decode(json_object_get(doc, "containers"), &st, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(st[i].name, f->container) == 0)
+                running = st[i].state == KRC_CONTAINER_RUNNING;
+    }
+    free(st);
+    json_decref(doc);
+    if (dfd >= 0)
+        close(dfd);
+    return running;
+}
+
+static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct follow *f = cls;
+    (void)pos;
+    for (int idle = 0;; idle++) {
+        ssize_t r = read(f->fd, buf, max);
+        if (r > 0)
+            return r;
+        if (r < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        /* EOF: wait for more unless the run ended (check once a second). */
+        if (idle % 5 == 4 && !still_writing(f)) {
+            r = read(f->fd, buf, max);
+            return r > 0 ? r : MHD_CONTENT_READER_END_OF_STREAM;
+        }
+        usleep(FOLLOW_POLL_US);
+    }
+}
+
+static void follow_free(void *cls)
+{
+    struct follow *f = cls;
+    close(f->fd);
+    free(f);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *text)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)(uintptr_t)text,
+                                                             MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "text/plain");
+    enum MHD_Result ret = MHD_queue_response(c, code, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static int client_verified(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    unsigned status = 0;
+    if (!ci || !ci->tls_session)
+        return 0;
+    gnutls_session_t s = (gnutls_session_t)ci->tls_session;
+    unsigned n = 0;
+    if (!gnutls_certificate_get_peers(s, &n) || n == 0)
+        return 0;
+    return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    struct krc_kubeletserver *ks = cls;
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    if (!*state) { /* first call: headers only */
+        *state = ks;
+        return MHD_YES;
+    }
+    if (!client_verified(c))
+        return reply(c, MHD_HTTP_UNAUTHORIZED, "client certificate required\n");
+    if (strcmp(method, "GET") != 0)
+        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
+    char ns[254], pod[254], ctr[KRC_POD_NAME_MAX];
+    if (sscanf(url, "/containerLogs/%253[^/]/%253[^/]/%63[^/?]", ns, pod, ctr) != 3)
+        return reply(c, MHD_HTTP_NOT_FOUND, "not found (kuberay-node serves containerLogs only)\n");
+    char dir[1024], logdir[1200], path[1300];
+    if (!pod_dir(ks->agent, ns, pod, dir, sizeof(dir)))
+        return reply(c, MHD_HTTP_NOT_FOUND, "pod not found on this node\n");
+    const char *prev = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "previous");
+    const char *follow = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "follow");
+    const char *tail = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "tailLines");
+    const char *limit = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limitBytes");
+    int previous = prev && strcmp(prev, "true") == 0;
+    snprintf(logdir, sizeof(logdir), "%s/logs/%s", dir, ctr);
+    int restart = pick_log(logdir, previous);
+    if (restart < 0)
+        return reply(c, MHD_HTTP_BAD_REQUEST,
+                     previous ? "previous terminated container not found\n"
+                              : "container has not started yet\n");
+    snprintf(path, sizeof(path), "%s/%d.log", logdir, restart);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return reply(c, MHD_HTTP_NOT_FOUND, "log file not found\n");
+    off_t start = tail ? tail_offset(fd, atol(tail)) : 0;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (limit && atoll(limit) > 0 && end - start > atoll(limit))
+        end = start + atoll(limit);
+    if (end - start > LOG_READ_MAX)
+        start = end - LOG_READ_MAX;
+    lseek(fd, start, SEEK_SET);
+    struct MHD_Response *r;
+    if (follow && strcmp(follow, "true") == 0 && !previous) {
+        struct follow *f = calloc(1, sizeof(*f));
+        if (!f) {
+            close(fd);
+            return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+        }
+        f->fd = fd;
+        f->restart = restart;
+        snprintf(f->pod_dir, sizeof(f->pod_dir), "%s", dir);
+        snprintf(f->container, sizeof(f->container), "%s", ctr);
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, follow_read, f,
+                                              follow_free);
+    } else {
+        r = MHD_create_response_from_fd_at_offset64((uint64_t)(end - start), fd, (uint64_t)start);
+    }
+    if (!r)
+        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "could not answer\n");
+    MHD_add_response_header(r, "Content-Type", "text/plain");
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file,
+                            const char *key_file, const char *ca_file,
+                            struct krc_kubeletserver **out, struct krc_error *err)
+{
+    struct krc_kubeletserver *ks = calloc(1, sizeof(*ks));
+    if (!ks)
+        return krc_error_set(err, KRC_ENOMEM, "kubelet server: out of memory");
+    ks->agent = a;
+    krc_strbuf_init(&ks->cert, PEM_MAX);
+    krc_strbuf_init(&ks->key, PEM_MAX);
+    krc_strbuf_init(&ks->ca, PEM_MAX);
+    int rc = krc_file_read(cert_file, PEM_MAX, &ks->cert, err);
+    if (rc == 0)
+        rc = krc_file_read(key_file, PEM_MAX, &ks->key, err);
+    if (rc == 0)
+        rc = krc_file_read(ca_file, PEM_MAX, &ks->ca, err);
+    if (rc != 0)
+        goto fail;
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, a->gateway, &sin.sin_addr) != 1) {
+        rc = krc_error_set(err, KRC_EINVAL, "kubelet server: bad address %s", a->gateway);
+        goto fail;
+    }
+    ks->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL,
+        NULL, handle, ks, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_HTTPS_MEM_CERT, ks->cert.buf,
+        MHD_OPTION_HTTPS_MEM_KEY, ks->key.buf, MHD_OPTION_HTTPS_MEM_TRUST, ks->ca.buf,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+    if (!ks->daemon) {
+        rc =
+            krc_error_set(err, KRC_EIO, "kubelet server: cannot listen on %s:%d", a->gateway, port);
+        goto fail;
+    }
+    *out = ks;
+    return 0;
+fail:
+    krc_kubeletserver_stop(ks);
+    return rc;
+}
+
+void krc_kubeletserver_stop(struct krc_kubeletserver *ks)
+{
+    if (!ks)
+        return;
+    if (ks->daemon)
+        MHD_stop_daemon(ks->daemon);
+    krc_strbuf_release(&ks->cert);
+    krc_strbuf_release(&ks->key);
+    krc_strbuf_release(&ks->ca);
+    free(ks);
+}

@@ -1,0 +1,331 @@
+"""End-to-end tests of the node agent (kuberay-node, src/node): real pods as processes on the real
+control plane. They need the instance to run node agents (hack/test.sh starts it with --nodes 2;
+a by-hand pytest run starts its own with nodes, see tests/conftest.py) and are skipped otherwise.
+
+Every test runs in a fresh namespace; afterwards its pods are deleted and the test checks that
+their sandboxes (state directories, supervisor processes) are gone. Container output is read from
+the agent's log files on the host (<node state>/pods/<uid>/logs/<container>/<restart>.log), and
+`kubectl logs` (through the agent's kubelet endpoint) is checked against them. `kubectl exec` is
+not implemented by the agent. Volumes are mounted under /tmp (the pod's private tmpfs): a
+mountPath missing on the host is still created on the host by the sandbox (src/node/podmount.c)."""
+import glob
+import os
+import subprocess
+import time
+
+import pytest
+import yaml
+from kubernetes import client
+
+from conftest import kubectl, wait_for
+
+# hack/test.sh registers the agents' nodes with this taint (KRC_NODE_TAINTS) so that tests that
+# expect no schedulable node still hold; these tests tolerate it.
+AGENT_TAINT_KEY = "kuberay-c.io/node-agent"
+RAY_TIMEOUT_S = 240
+
+
+@pytest.fixture(scope="module")
+def agent_nodes(core, cluster):
+    prefix = f"krc-{cluster['name']}-node-"
+    nodes = [n.metadata.name for n in core.list_node().items if n.metadata.name.startswith(prefix)]
+    if not nodes:
+        pytest.skip("the cluster under test runs no node agents (hack/cluster.sh up --nodes N)")
+    return sorted(nodes)
+
+
+@pytest.fixture
+def ns(core, namespace, agent_nodes):
+    """The test namespace; afterwards every pod in it is deleted and its sandbox must be gone."""
+    yield namespace
+    uids = [p.metadata.uid for p in core.list_namespaced_pod(namespace).items]
+    kubectl("delete", "pods", "--all", "-n", namespace, "--wait=false", check=False)
+    wait_for(lambda: not core.list_namespaced_pod(namespace).items, "pods of " + namespace + " gone",
+             timeout=90)
+    for uid in uids:
+        wait_for(lambda: not sandbox_dirs(uid) and not pgrep(uid), f"sandbox of pod {uid} removed",
+                 timeout=30)
+
+
+def state_root():
+    """The instance's state directory; node i keeps its pods in n<i>/ (hack/cluster.sh)."""
+    return os.environ["KRC_NODE_STATE_ROOT"]
+
+
+def sandbox_dirs(uid):
+    return glob.glob(os.path.join(state_root(), "n*", "pods", uid)) + \
+        glob.glob(os.path.join(state_root(), "n*", "volumes", uid))
+
+
+def pgrep(pattern):
+    r = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return r.stdout.split()
+
+
+def container_log(core, ns, pod, container, restart=None):
+    uid = core.read_namespaced_pod(pod, ns).metadata.uid
+    logs = glob.glob(os.path.join(state_root(), "n*", "pods", uid, "logs", container, "*.log"))
+    if not logs:
+        return ""
+    logs.sort(key=lambda p: int(os.path.basename(p).split(".")[0]))
+    with open(logs[-1] if restart is None else logs[restart], errors="replace") as f:
+        return f.read()
+
+
+def apply(ns, *docs):
+    kubectl("apply", "-n", ns, "-f", "-", input=yaml.safe_dump_all(docs))
+
+
+def pod_spec(containers, **extra):
+    spec = {"tolerations": [{"key": AGENT_TAINT_KEY, "operator": "Exists"}],
+            "terminationGracePeriodSeconds": 5, "containers": containers}
+    spec.update(extra)
+    return spec
+
+
+def pod(name, containers, labels=None, **extra):
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": labels or {"app": name}},
+            "spec": pod_spec(containers, **extra)}
+
+
+def service(name, selector, port, headless=False):
+    spec = {"selector": selector, "ports": [{"port": port}]}
+    if headless:
+        spec["clusterIP"] = "None"
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name}, "spec": spec}
+
+
+def ready(core, ns, name):
+    p = core.read_namespaced_pod(name, ns)
+    conds = {c.type: c.status for c in (p.status.conditions or [])}
+    return p.status.phase == "Running" and conds.get("Ready") == "True" and p
+
+
+# In-pod API call with the mounted service-account token: 403 (authenticated, not authorised)
+# proves the token and CA work; 401 would mean they do not.
+API_CHECK = """
+import json, os, ssl, urllib.request, urllib.error
+d = '/var/run/secrets/kubernetes.io/serviceaccount'
+ctx = ssl.create_default_context(cafile=d + '/ca.crt')
+url = 'https://%s:%s/api/v1/namespaces/%s/secrets' % (os.environ['KUBERNETES_SERVICE_HOST'],
+      os.environ['KUBERNETES_SERVICE_PORT'], open(d + '/namespace').read())
+req = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + open(d + '/token').read()})
+try:
+    urllib.request.urlopen(req, context=ctx, timeout=5); print('API_STATUS=200')
+except urllib.error.HTTPError as e:
+    print('API_STATUS=%d' % e.code, json.loads(e.read()).get('message', ''))
+"""
+
+
+def test_pod_with_init_container_env_probe_and_token_becomes_running_and_ready(core, ns, tmp_path):
+    (tmp_path / "hello").write_text("from-the-host")
+    apply(ns,
+          {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+           "data": {"greeting": "hello-cm"}},
+          {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "sec"},
+           "stringData": {"password": "s3cret"}},
+          pod("app", [{
+              "name": "main", "image": "ignored", "workingDir": "/tmp/work",
+              "command": ["sh", "-c"],
+              "args": ["echo NAME=$(POD_NAME) NS=$POD_NS G=$GREETING P=$PASSWORD L=$APP_LABEL; "
+                       "echo MARKER=$(cat marker); echo SA_NS=$(cat " +
+                       "/var/run/secrets/kubernetes.io/serviceaccount/namespace); "
+                       "echo DOWNWARD=$(cat /tmp/podinfo/name) $(cat /tmp/podinfo/labels); "
+                       "echo HOST=$(cat /tmp/host-data/hello); "
+                       "python3 -c \"$API_CHECK\"; exec python3 -m http.server 8080"],
+              "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                      {"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                      {"name": "APP_LABEL",
+                       "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['app']"}}},
+                      {"name": "GREETING",
+                       "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "greeting"}}},
+                      {"name": "PASSWORD",
+                       "valueFrom": {"secretKeyRef": {"name": "sec", "key": "password"}}},
+                      {"name": "API_CHECK", "value": API_CHECK}],
+              "readinessProbe": {"httpGet": {"path": "/marker", "port": 8080}, "periodSeconds": 1},
+              "volumeMounts": [{"name": "work", "mountPath": "/tmp/work"},
+                               {"name": "shm", "mountPath": "/dev/shm"},
+                               {"name": "podinfo", "mountPath": "/tmp/podinfo"},
+                               {"name": "host", "mountPath": "/tmp/host-data", "readOnly": True}]}],
+              initContainers=[{"name": "init", "image": "ignored",
+                               "command": ["sh", "-c", "echo init-ran > /tmp/work/marker"],
+                               "volumeMounts": [{"name": "work", "mountPath": "/tmp/work"}]}],
+              volumes=[{"name": "work", "emptyDir": {}},
+                       {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                       {"name": "podinfo", "downwardAPI": {"items": [
+                           {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
+                           {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+                       {"name": "host", "hostPath": {"path": str(tmp_path)}}]))
+    p = wait_for(lambda: ready(core, ns, "app"), "pod app Running and Ready")
+    assert p.status.pod_ip and p.status.host_ip and p.status.start_time
+    init = p.status.init_container_statuses[0]
+    assert init.state.terminated and init.state.terminated.exit_code == 0, init
+    main = p.status.container_statuses[0]
+    assert main.ready and main.started and main.state.running and main.restart_count == 0, main
+    conds = {c.type: c.status for c in p.status.conditions}
+    assert conds == {"PodScheduled": "True", "Initialized": "True", "ContainersReady": "True",
+                     "Ready": "True"}, conds
+    log = wait_for(lambda: "API_STATUS" in (l := container_log(core, ns, "app", "main")) and l,
+                   "the container's output")
+    assert f"NAME=app NS={ns} G=hello-cm P=s3cret L=app" in log, log
+    assert "MARKER=init-ran" in log and f"SA_NS={ns}" in log, log
+    assert 'DOWNWARD=app app="app"' in log and "HOST=from-the-host" in log, log
+    assert "API_STATUS=403" in log and f"system:serviceaccount:{ns}:default" in log, log
+    # kubectl logs goes API server -> the agent's kubelet endpoint (TLS, client certificate).
+    out = kubectl("logs", "app", "-c", "main", "-n", ns).stdout
+    assert f"NAME=app NS={ns}" in out, out
+    assert kubectl("logs", "app", "-c", "init", "-n", ns).stdout == "", "init printed nothing"
+    tail = kubectl("logs", "app", "-c", "main", "-n", ns, "--tail", "1").stdout
+    assert tail.count("\n") == 1, tail
+
+
+SERVE = ("import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+         "s.bind(('0.0.0.0',6379));s.listen()\nwhile True:\n c,_=s.accept();"
+         "c.sendall(b'hello-from-%s\\n');c.close()")
+ASK = ("import socket,sys,time\nfor i in range(120):\n try:\n  s=socket.create_connection(("
+       "sys.argv[1],6379),2);print('GOT',sys.argv[1],s.recv(100).decode().strip(),flush=True);"
+       "break\n except OSError as e:\n  time.sleep(0.5)\n")
+
+
+def test_two_pods_on_port_6379_reach_each_other_by_service_dns_name(core, ns):
+    docs = [service("red-a", {"app": "red-a"}, 6379),
+            service("red-b", {"app": "red-b"}, 6379, headless=True)]
+    for me, other in (("a", "b"), ("b", "a")):
+        docs.append(pod("red-" + me, [
+            {"name": "srv", "image": "ignored", "command": ["python3", "-c", SERVE % me],
+             "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 1}},
+            {"name": "ask", "image": "ignored",
+             "command": ["sh", "-c", f"python3 -c \"$0\" red-{other}; python3 -c \"$0\" "
+                         f"red-{other}.{ns}.svc.cluster.local; exec sleep 100000", ASK]}]))
+    apply(ns, *docs)
+    for me in "ab":
+        wait_for(lambda: ready(core, ns, "red-" + me), f"pod red-{me} Ready")
+    for me, other in (("a", "b"), ("b", "a")):
+        want = [f"GOT red-{other} hello-from-{other}",
+                f"GOT red-{other}.{ns}.svc.cluster.local hello-from-{other}"]
+        log = wait_for(lambda: all(w in (l := container_log(core, ns, "red-" + me, "ask"))
+                                   for w in want) and l,
+                       f"red-{me} to reach red-{other} by name", timeout=90)
+        assert all(w in log for w in want), log
+
+
+def test_deployment_of_3_replicas_runs_across_2_node_agents(api, core, ns, agent_nodes):
+    if len(agent_nodes) < 2:
+        pytest.skip("needs 2 node agents")
+    labels = {"app": "web"}
+    template_spec = pod_spec([{"name": "web", "image": "ignored",
+                               "command": ["python3", "-m", "http.server", "8000"],
+                               "readinessProbe": {"tcpSocket": {"port": 8000},
+                                                  "periodSeconds": 1}}])
+    template_spec["topologySpreadConstraints"] = [{
+        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+        "whenUnsatisfiable": "DoNotSchedule", "labelSelector": {"matchLabels": labels}}]
+    apply(ns, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+               "spec": {"replicas": 3, "selector": {"matchLabels": labels},
+                        "template": {"metadata": {"labels": labels}, "spec": template_spec}}})
+    apps = client.AppsV1Api(api)
+    wait_for(lambda: (apps.read_namespaced_deployment("web", ns).status.ready_replicas or 0) == 3,
+             "Deployment web with 3 ready replicas", timeout=90)
+    pods = core.list_namespaced_pod(ns, label_selector="app=web").items
+    assert len({p.spec.node_name for p in pods}) == 2, [p.spec.node_name for p in pods]
+    assert len({p.status.pod_ip for p in pods}) == 3
+    kubectl("delete", "deployment", "web", "-n", ns)
+
+
+def test_crashing_container_restarts_with_back_off_and_restart_count_grows(core, ns):
+    apply(ns, pod("crash", [{"name": "c", "image": "ignored",
+                             "command": ["sh", "-c", "echo crashing; exit 3"]}]))
+    seen_backoff = []
+
+    def restarted_thrice():
+        st = core.read_namespaced_pod("crash", ns).status.container_statuses
+        if not st:
+            return False
+        s = st[0]
+        if s.state.waiting and s.state.waiting.reason == "CrashLoopBackOff":
+            seen_backoff.append(s)
+        return s.restart_count >= 3 and s
+    s = wait_for(restarted_thrice, "restartCount to reach 3", timeout=120, interval=0.1)
+    assert seen_backoff, "never reported waiting: CrashLoopBackOff between restarts"
+    assert s.last_state.terminated and s.last_state.terminated.exit_code == 3, s
+    # Back-off: restarts are spaced, not a hot loop (the third restart waits >= 4 base periods).
+    time.sleep(1)
+    assert core.read_namespaced_pod("crash", ns).status.container_statuses[0].restart_count <= 5
+    assert "crashing" in container_log(core, ns, "crash", "c")
+    assert kubectl("logs", "crash", "-n", ns, "--previous").stdout == "crashing\n"
+    # -f on a container that exits ends when it exits.
+    assert "crashing" in kubectl("logs", "-f", "crash", "-n", ns).stdout
+
+
+def test_deleting_a_pod_ends_its_processes_within_the_grace_period(core, ns):
+    marker = "sleep 7" + str(os.getpid() % 1000).zfill(3) + "1"
+    apply(ns, pod("stubborn", [{"name": "c", "image": "ignored",
+                                "command": ["sh", "-c", f"trap '' TERM; {marker}; true"]}],
+                  terminationGracePeriodSeconds=3))
+    wait_for(lambda: ready(core, ns, "stubborn"), "pod stubborn Ready")
+    wait_for(lambda: pgrep(marker), "the pod's process to show up")
+    uid = core.read_namespaced_pod("stubborn", ns).metadata.uid
+    start = time.monotonic()
+    kubectl("delete", "pod", "stubborn", "-n", ns, "--wait=false")
+
+    def gone():
+        try:
+            core.read_namespaced_pod("stubborn", ns)
+            return False
+        except client.ApiException as e:
+            return e.status == 404
+    wait_for(gone, "pod stubborn deleted", timeout=30)
+    elapsed = time.monotonic() - start
+    assert not pgrep(marker), "processes of the deleted pod are still running"
+    assert elapsed < 3 + 5, f"deletion took {elapsed:.1f}s for a 3s grace period"
+    assert elapsed >= 2.5, f"SIGTERM-ignoring pod ended after {elapsed:.1f}s, before its grace"
+    assert not sandbox_dirs(uid)
+
+
+def test_sidecar_init_container_runs_beside_the_main_one_and_pre_stop_runs_on_delete(
+        core, ns, tmp_path):
+    apply(ns, pod("side", [{
+        "name": "main", "image": "ignored", "command": ["sh", "-c", "exec sleep 100000"],
+        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", "echo pre-stop-ran > /tmp/out/hook"]}}},
+        "volumeMounts": [{"name": "out", "mountPath": "/tmp/out"}]}],
+        initContainers=[{"name": "sidecar", "image": "ignored", "restartPolicy": "Always",
+                         "command": ["sh", "-c", "exec sleep 100000"]},
+                        {"name": "after", "image": "ignored", "command": ["true"]}],
+        volumes=[{"name": "out", "hostPath": {"path": str(tmp_path)}}]))
+    p = wait_for(lambda: ready(core, ns, "side"), "pod side Running and Ready")
+    side = {s.name: s for s in p.status.init_container_statuses}
+    assert side["sidecar"].state.running and side["after"].state.terminated, side
+    kubectl("delete", "pod", "side", "-n", ns)
+    assert (tmp_path / "hook").read_text() == "pre-stop-ran\n"
+
+
+def test_ray_head_and_worker_join_through_the_head_service_dns_name(core, ns):
+    shm = [{"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "512Mi"}}]
+    mounts = [{"name": "shm", "mountPath": "/dev/shm"}]
+    env = [{"name": "RAY_USAGE_STATS_ENABLED", "value": "0"}]
+    apply(ns, service("ray-head", {"app": "ray-head"}, 6379),
+          pod("ray-head", [
+              {"name": "ray", "image": "rayproject/ray", "env": env, "volumeMounts": mounts,
+               "command": ["ray", "start", "--head", "--block", "--port=6379", "--num-cpus=1",
+                           "--include-dashboard=false", "--disable-usage-stats"],
+               "readinessProbe": {"tcpSocket": {"port": 6379}, "periodSeconds": 2}},
+              {"name": "status", "image": "rayproject/ray", "env": env,
+               "command": ["sh", "-c", "while true; do ray status --address ray-head:6379 2>&1; "
+                           "echo END-OF-STATUS; sleep 5; done"]}], volumes=shm),
+          pod("ray-worker", [
+              {"name": "ray", "image": "rayproject/ray", "env": env, "volumeMounts": mounts,
+               "command": ["sh", "-c", "until python3 -c \"import socket;socket.create_connection("
+                           "('ray-head', 6379), 2)\" 2>/dev/null; do sleep 1; done; exec ray start "
+                           "--block --address=ray-head:6379 --num-cpus=1 --disable-usage-stats"]}],
+              volumes=shm))
+
+    def two_nodes():
+        log = container_log(core, ns, "ray-head", "status")
+        reports = log.split("END-OF-STATUS")
+        last = reports[-2] if len(reports) >= 2 else ""
+        active = last.split("Active:")[-1].split("Pending:")[0] if "Active:" in last else ""
+        return active.count("node_") == 2 and last
+    report = wait_for(two_nodes, "ray status in the head to list 2 nodes", timeout=RAY_TIMEOUT_S,
+                      interval=1)
+    assert "2.0 CPU" in report, report

@@ -1,0 +1,500 @@
+"""The RayCluster controller of kuberay-operator against a real control plane.
+
+No node agent: as KubeRay's envtest suites do, the tests flip pod status themselves (Running,
+Ready) and the operator's reaction is what is checked. Each test runs its own operator process,
+watching only the test's namespace, with leader election off (one test covers it) and its HTTP
+servers on loopback ports chosen at random.
+"""
+import json
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from kubernetes import client
+
+from conftest import REPO, kubectl, wait_for
+
+CRD = REPO / "config" / "crd" / "bases" / "ray.io_rayclusters.yaml"
+GROUP, VERSION, PLURAL = "ray.io", "v1", "rayclusters"
+
+
+def _operator_binary():
+    build = os.environ.get("KRC_BUILD_DIR", str(REPO / "build" / "debug"))
+    candidates = [os.environ.get("KRC_OPERATOR_BINARY", ""),
+                  pathlib.Path(build) / "src" / "controller" / "kuberay-operator"]
+    candidates += sorted(REPO.glob("build/*/src/controller/kuberay-operator"))
+    for c in candidates:
+        if c and pathlib.Path(c).is_file():
+            return str(c)
+    pytest.skip("kuberay-operator is not built")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Operator:
+    """One kuberay-operator process; start() and stop() may be called repeatedly."""
+
+    def __init__(self, namespace, tmp_path, extra=(), env=None):
+        self.namespace, self.extra, self.proc = namespace, list(extra), None
+        self.env = {**os.environ, **(env or {})}
+        self.metrics_port, self.probe_port = _free_port(), _free_port()
+        self.log = tmp_path / "operator.log"
+
+    def start(self):
+        args = [_operator_binary(), f"--metrics-addr=127.0.0.1:{self.metrics_port}",
+                f"--health-probe-bind-address=127.0.0.1:{self.probe_port}",
+                f"--watch-namespace={self.namespace}", "--enable-metrics",
+                "--log-stdout-encoder=console", *self.extra,
+                *os.environ.get("KRC_TEST_OPERATOR_ARGS", "").split()]
+        if not any(a.startswith("--enable-leader-election") for a in self.extra):
+            args.append("--enable-leader-election=false")
+        with open(self.log, "a") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        wait_for(lambda: self.get("/healthz", self.probe_port) == "ok", "operator /healthz")
+
+    def get(self, path, port=None):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port or self.metrics_port}{path}",
+                                        timeout=2) as r:
+                return r.read().decode()
+        except OSError:
+            return None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            rc = self.proc.wait(timeout=20)
+            assert sig != signal.SIGTERM or rc == 0, f"operator exited {rc} on SIGTERM"
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def crd(cluster):
+    kubectl("apply", "-f", str(CRD))
+    kubectl("wait", "--for=condition=Established", "crd/rayclusters.ray.io", "--timeout=30s")
+
+
+@pytest.fixture
+def operator(crd, namespace, tmp_path):
+    op = Operator(namespace, tmp_path)
+    op.start()
+    yield op
+    op.stop()
+    check_log(op)
+
+
+def check_log(op):
+    log = op.log.read_text()
+    assert "Sanitizer" not in log and "runtime error" not in log, log[-4000:]
+    return log
+
+
+@pytest.fixture
+def custom(api):
+    return client.CustomObjectsApi(api)
+
+
+def raycluster(name, replicas=2, max_replicas=10, **spec_extra):
+    return {
+        "apiVersion": "ray.io/v1", "kind": "RayCluster",
+        "metadata": {"name": name},
+        "spec": {
+            "rayVersion": "2.52.0",
+            "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [{
+                "name": "ray-head", "image": "rayproject/ray:2.52.0",
+                "resources": {"limits": {"cpu": "1", "memory": "2Gi"}}}]}}},
+            "workerGroupSpecs": [{
+                "groupName": "small", "replicas": replicas, "minReplicas": 0,
+                "maxReplicas": max_replicas, "rayStartParams": {},
+                "template": {"spec": {"containers": [{
+                    "name": "ray-worker", "image": "rayproject/ray:2.52.0",
+                    "resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}}}],
+            **spec_extra,
+        },
+    }
+
+
+def create(custom, ns, body):
+    return custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
+
+
+def get_rc(custom, ns, name):
+    return custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
+
+
+def patch_spec(custom, ns, name, patch):
+    custom.patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, patch)
+
+
+def set_workers(custom, ns, name, replicas, workers_to_delete=None):
+    rc = get_rc(custom, ns, name)
+    group = rc["spec"]["workerGroupSpecs"][0]
+    group["replicas"] = replicas
+    if workers_to_delete is not None:
+        group["scaleStrategy"] = {"workersToDelete": workers_to_delete}
+    custom.replace_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, rc)
+
+
+def live_pods(core, ns, selector):
+    return [p for p in core.list_namespaced_pod(ns, label_selector=selector).items
+            if p.metadata.deletion_timestamp is None]
+
+
+def workers(core, ns, cluster):
+    return {p.metadata.name for p in
+            live_pods(core, ns, f"ray.io/cluster={cluster},ray.io/node-type=worker")}
+
+
+def mark_ready(core, ns, cluster):
+    """What a kubelet would report: every pod of the cluster Running and Ready."""
+    for p in live_pods(core, ns, f"ray.io/cluster={cluster}"):
+        if p.status.phase == "Running":
+            continue
+        core.patch_namespaced_pod_status(p.metadata.name, ns, {"status": {
+            "phase": "Running", "podIP": "10.1.0.7",
+            "conditions": [{"type": "Ready", "status": "True"}]}})
+
+
+def wait_workers(core, ns, cluster, n):
+    return wait_for(lambda: (lambda w: w if len(w) == n else None)(workers(core, ns, cluster)),
+                    f"{n} worker pods of {cluster}")
+
+
+def test_crd_manifest_is_generated_from_its_table():
+    # KRC_BUILD_DIR (set by hack/test.sh) names the build whose krc-gen-crds renders the table.
+    subprocess.run([str(REPO / "hack" / "gen-crds.sh"), "--check"], check=True)
+
+
+def test_creates_head_pod_head_service_and_workers_with_kuberay_names(operator, core, custom,
+                                                                       namespace):
+    started = time.monotonic()
+    create(custom, namespace, raycluster("rc-a", replicas=2))
+    wait_workers(core, namespace, "rc-a", 2)
+    assert time.monotonic() - started < 3, "the operator reacts to a watch event within 3 s"
+    heads = wait_for(lambda: live_pods(core, namespace, "ray.io/cluster=rc-a,ray.io/node-type=head"),
+                     "head pod")
+    assert len(heads) == 1
+    head = heads[0]
+    assert head.metadata.name.startswith("rc-a-head-")
+    assert head.metadata.labels["ray.io/identifier"] == "rc-a-head"
+    assert head.metadata.labels["ray.io/group"] == "headgroup"
+    assert head.metadata.labels["app.kubernetes.io/created-by"] == "kuberay-operator"
+    assert head.metadata.owner_references[0].kind == "RayCluster"
+    assert head.metadata.owner_references[0].controller is True
+    for name in workers(core, namespace, "rc-a"):
+        assert name.startswith("rc-a-small-worker-"), name
+    svc = core.read_namespaced_service("rc-a-head-svc", namespace)
+    assert svc.spec.cluster_ip == "None", "the head Service is headless by default"
+    assert svc.metadata.labels["ray.io/node-type"] == "head"
+    events = kubectl("get", "events.events.k8s.io", "-n", namespace, "-o",
+                     "jsonpath={range .items[*]}{.reason}/{.reportingController}{'\\n'}{end}").stdout
+    for reason in ("CreatedService", "CreatedHeadPod", "CreatedWorkerPod"):
+        assert f"{reason}/raycluster-controller" in events, events
+
+
+def test_status_becomes_ready_when_pods_run_and_are_ready(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-b", replicas=2))
+    wait_workers(core, namespace, "rc-b", 2)
+    wait_for(lambda: live_pods(core, namespace, "ray.io/cluster=rc-b,ray.io/node-type=head"),
+             "head pod")
+    mark_ready(core, namespace, "rc-b")
+    st = wait_for(lambda: (lambda s: s if s.get("state") == "ready" else None)(
+        get_rc(custom, namespace, "rc-b").get("status", {})), "state ready")
+    assert st["readyWorkerReplicas"] == 2
+    assert st["availableWorkerReplicas"] == 2
+    assert st["desiredWorkerReplicas"] == 2
+    assert st["head"]["serviceName"] == "rc-b-head-svc"
+    assert any(c["type"] == "RayClusterProvisioned" and c["status"] == "True"
+               for c in st["conditions"])
+    metrics = wait_for(lambda: (lambda m: m if m and "kuberay_cluster_provisioned_duration_seconds{"
+                                in m else None)(operator.get("/metrics")), "provisioned gauge")
+    assert f'kuberay_cluster_info{{name="rc-b",namespace="{namespace}"' in metrics
+    assert 'condition="true"} 1' in metrics
+
+
+def test_scaling_up_and_down_changes_the_pod_count_exactly(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-c", replicas=1))
+    wait_workers(core, namespace, "rc-c", 1)
+    set_workers(custom, namespace, "rc-c", 4)
+    wait_workers(core, namespace, "rc-c", 4)
+    set_workers(custom, namespace, "rc-c", 2)
+    wait_workers(core, namespace, "rc-c", 2)
+    time.sleep(2)
+    assert len(workers(core, namespace, "rc-c")) == 2, "no pod created or deleted after settling"
+
+
+def test_workers_to_delete_deletes_exactly_those_pods(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-d", replicas=3))
+    before = wait_workers(core, namespace, "rc-d", 3)
+    victim = sorted(before)[1]
+    set_workers(custom, namespace, "rc-d", 2, workers_to_delete=[victim])
+    after = wait_workers(core, namespace, "rc-d", 2)
+    assert after == before - {victim}
+
+
+def test_scale_down_one_step_at_a_time_deletes_one_pod_and_recreates_none(operator, core, custom,
+                                                                          namespace):
+    create(custom, namespace, raycluster("rc-e", replicas=5))
+    current = wait_workers(core, namespace, "rc-e", 5)
+    for n in (4, 3, 2, 1):
+        set_workers(custom, namespace, "rc-e", n)
+        now = wait_workers(core, namespace, "rc-e", n)
+        assert now < current and len(current - now) == 1, f"step to {n}: {current} -> {now}"
+        current = now
+    time.sleep(2)
+    assert workers(core, namespace, "rc-e") == current
+
+
+def test_suspend_deletes_pods_and_sets_suspended_state(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-f", replicas=2))
+    wait_workers(core, namespace, "rc-f", 2)
+    patch_spec(custom, namespace, "rc-f", {"spec": {"suspend": True}})
+    wait_for(lambda: not live_pods(core, namespace, "ray.io/cluster=rc-f"), "all pods deleted")
+    st = wait_for(lambda: (lambda s: s if s.get("state") == "suspended" else None)(
+        get_rc(custom, namespace, "rc-f").get("status", {})), "state suspended")
+    assert any(c["type"] == "RayClusterSuspended" and c["status"] == "True"
+               for c in st["conditions"])
+    time.sleep(2)
+    assert not live_pods(core, namespace, "ray.io/cluster=rc-f"), "a suspended cluster has no pods"
+    patch_spec(custom, namespace, "rc-f", {"spec": {"suspend": False}})
+    wait_workers(core, namespace, "rc-f", 2)
+
+
+def test_deleting_the_raycluster_removes_its_children(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-g", replicas=2))
+    wait_workers(core, namespace, "rc-g", 2)
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "rc-g")
+    wait_for(lambda: not core.list_namespaced_pod(namespace, label_selector="ray.io/cluster=rc-g")
+             .items, "pods garbage-collected")
+    wait_for(lambda: not core.list_namespaced_service(
+        namespace, label_selector="ray.io/cluster=rc-g").items, "services garbage-collected")
+
+
+def test_operator_restarted_mid_scale_converges_without_duplicates(operator, core, custom,
+                                                                   namespace):
+    create(custom, namespace, raycluster("rc-h", replicas=2, max_replicas=20))
+    wait_workers(core, namespace, "rc-h", 2)
+    set_workers(custom, namespace, "rc-h", 12)
+    time.sleep(0.05)
+    operator.stop(signal.SIGKILL)
+    operator.start()
+    wait_workers(core, namespace, "rc-h", 12)
+    time.sleep(3)
+    assert len(workers(core, namespace, "rc-h")) == 12
+    heads = live_pods(core, namespace, "ray.io/cluster=rc-h,ray.io/node-type=head")
+    assert len(heads) == 1
+
+
+def test_leader_election_and_probes(crd, namespace, tmp_path):
+    op = Operator(namespace, tmp_path, extra=["--enable-leader-election=true",
+                                              f"--leader-election-namespace={namespace}"])
+    op.start()
+    try:
+        assert op.get("/readyz", op.probe_port) == "ok"
+        wait_for(lambda: 'leader_election_master_status{name="ray-operator-leader"} 1'
+                 in (op.get("/metrics") or ""), "leader gauge 1")
+        lease = kubectl("get", "lease", "-n", namespace, "ray-operator-leader", "-o",
+                        "jsonpath={.spec.holderIdentity}").stdout
+        assert lease, "the lease names its holder"
+    finally:
+        op.stop()
+
+
+def test_stale_pod_cache_creates_no_duplicate_pods(crd, core, custom, namespace, tmp_path):
+    """Every pod event is held up 1.5 s inside the operator, so its pod cache lags the API server
+    while reconciles keep coming (annotation changes pass the G/L/A predicate). Without scale
+    expectations each of them would see too few pods and create more."""
+    op = Operator(namespace, tmp_path, env={"KRC_TEST_POD_EVENT_DELAY_MS": "1500"})
+    op.start()
+    try:
+        create(custom, namespace, raycluster("rc-s", replicas=4))
+        most = 0
+        deadline = time.monotonic() + 12
+        i = 0
+        while time.monotonic() < deadline:
+            patch_spec(custom, namespace, "rc-s", {"metadata": {"annotations": {"poke": str(i)}}})
+            i += 1
+            most = max(most, len(workers(core, namespace, "rc-s")))
+            time.sleep(0.3)
+        assert most == 4, f"saw {most} worker pods for replicas 4"
+        heads = live_pods(core, namespace, "ray.io/cluster=rc-s,ray.io/node-type=head")
+        assert len(heads) == 1
+    finally:
+        op.stop()
+        check_log(op)
+
+
+def test_deleted_worker_and_head_pods_are_replaced(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-r", replicas=2))
+    before = wait_workers(core, namespace, "rc-r", 2)
+    victim = sorted(before)[0]
+    core.delete_namespaced_pod(victim, namespace)
+    after = wait_for(lambda: (lambda w: w if len(w) == 2 and victim not in w else None)(
+        workers(core, namespace, "rc-r")), "replacement worker")
+    assert len(after & before) == 1
+    head = wait_for(lambda: live_pods(core, namespace, "ray.io/cluster=rc-r,ray.io/node-type=head"),
+                    "head pod")[0].metadata.name
+    core.delete_namespaced_pod(head, namespace)
+    wait_for(lambda: [p for p in live_pods(core, namespace,
+                                           "ray.io/cluster=rc-r,ray.io/node-type=head")
+                      if p.metadata.name != head], "new head pod")
+
+
+def test_autoscaling_creates_the_autoscaler_rbac(operator, core, custom, namespace, api):
+    create(custom, namespace, raycluster("rc-as", replicas=1, enableInTreeAutoscaling=True))
+    rbac = client.RbacAuthorizationV1Api(api)
+    wait_for(lambda: core.read_namespaced_service_account("rc-as", namespace), "autoscaler SA")
+    wait_for(lambda: rbac.read_namespaced_role("rc-as", namespace), "autoscaler Role")
+    wait_for(lambda: rbac.read_namespaced_role_binding("rc-as", namespace), "autoscaler RoleBinding")
+    head = wait_for(lambda: live_pods(core, namespace,
+                                      "ray.io/cluster=rc-as,ray.io/node-type=head"), "head pod")[0]
+    assert [c.name for c in head.spec.containers] == ["ray-head", "autoscaler"]
+
+
+def test_invalid_spec_gets_a_warning_event_and_no_pods(operator, core, custom, namespace):
+    body = raycluster("rc-bad", replicas=1)
+    body["spec"]["headGroupSpec"]["rayStartParams"] = {"labels": "a=b"}
+    create(custom, namespace, body)
+
+    def warned():
+        out = kubectl("get", "events.events.k8s.io", "-n", namespace, "-o",
+                      "jsonpath={range .items[*]}{.reason}|{.type}|{.action}|{.note}{'\\n'}{end}"
+                      ).stdout
+        return [l for l in out.splitlines() if l.startswith("InvalidRayClusterSpec|")]
+    event = wait_for(warned, "InvalidRayClusterSpec event")[0]
+    assert event.startswith("InvalidRayClusterSpec|Warning|Validate|The RayCluster spec is "
+                            f"invalid {namespace}/rc-bad: "), event
+    time.sleep(1)
+    assert not live_pods(core, namespace, "ray.io/cluster=rc-bad")
+
+
+def test_operator_works_with_only_the_shipped_rbac(crd, core, custom, namespace, tmp_path):
+    """Runs the operator as a ServiceAccount bound to config/rbac only: every call it makes on
+    the way to a ready cluster must be allowed."""
+    rbac_dir = REPO / "config" / "rbac"
+    binding = f"kuberay-operator-{namespace}"
+    docs = []
+    for f in ("service_account.yaml", "role.yaml", "leader_election_role.yaml",
+              "leader_election_role_binding.yaml", "role_binding.yaml"):
+        text = (rbac_dir / f).read_text().replace("ray-system", namespace)
+        if f == "role_binding.yaml":
+            text = text.replace("name: kuberay-operator\nroleRef", f"name: {binding}\nroleRef")
+        docs.append(text)
+    kubectl("apply", "-f", "-", input="\n---\n".join(docs))
+    try:
+        token = kubectl("create", "token", "kuberay-operator", "-n", namespace).stdout.strip()
+        cfg = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
+        cfg["users"][0]["user"] = {"token": token}
+        kcfg = tmp_path / "sa.kubeconfig"
+        kcfg.write_text(json.dumps(cfg))
+        op = Operator(namespace, tmp_path, extra=[
+            f"--kubeconfig={kcfg}", "--enable-leader-election=true",
+            f"--leader-election-namespace={namespace}"])
+        op.start()
+        try:
+            create(custom, namespace, raycluster("rc-rbac", replicas=2,
+                                                 enableInTreeAutoscaling=True))
+            wait_workers(core, namespace, "rc-rbac", 2)
+            wait_for(lambda: live_pods(core, namespace,
+                                       "ray.io/cluster=rc-rbac,ray.io/node-type=head"), "head pod")
+            mark_ready(core, namespace, "rc-rbac")
+            wait_for(lambda: get_rc(custom, namespace, "rc-rbac").get("status", {})
+                     .get("state") == "ready", "state ready")
+        finally:
+            op.stop()
+        log = check_log(op)
+        assert "Forbidden" not in log and "403 " not in log, log[-4000:]
+    finally:
+        kubectl("delete", "clusterrolebinding", binding, "--ignore-not-found")
+
+
+def test_gcs_ft_cluster_gets_the_finalizer_and_the_redis_cleanup_job(operator, core, custom,
+                                                                      namespace, api):
+    body = raycluster("rc-ft", replicas=1,
+                      gcsFaultToleranceOptions={"redisAddress": "redis:6379"})
+    body["metadata"]["annotations"] = {"ray.io/gcs-ft-deletion-timeout": "120"}
+    create(custom, namespace, body)
+    wait_for(lambda: "ray.io/gcs-ft-redis-cleanup-finalizer" in
+             (get_rc(custom, namespace, "rc-ft")["metadata"].get("finalizers") or []),
+             "the GCS FT finalizer")
+    wait_workers(core, namespace, "rc-ft", 1)
+    custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "rc-ft")
+    wait_for(lambda: not live_pods(core, namespace, "ray.io/cluster=rc-ft,ray.io/node-type in (head,worker)"),
+             "Ray pods deleted first")
+    batch = client.BatchV1Api(api)
+    jobs = wait_for(lambda: batch.list_namespaced_job(
+        namespace, label_selector="ray.io/cluster=rc-ft,ray.io/node-type=redis-cleanup").items,
+        "the Redis cleanup Job", timeout=40)
+    assert len(jobs) == 1
+    assert get_rc(custom, namespace, "rc-ft")["metadata"]["deletionTimestamp"]
+    # The Job cannot run here (no nodes): shorten the timeout and the finalizer is force-removed.
+    patch_spec(custom, namespace, "rc-ft",
+               {"metadata": {"annotations": {"ray.io/gcs-ft-deletion-timeout": "1"}}})
+
+    def gone():
+        try:
+            get_rc(custom, namespace, "rc-ft")
+            return False
+        except client.ApiException as e:
+            return e.status == 404
+    wait_for(gone, "the RayCluster deleted after the timeout", timeout=30)
+    events = kubectl("get", "events.events.k8s.io", "-n", namespace, "-o",
+                     "jsonpath={range .items[*]}{.reason}{'\\n'}{end}").stdout.split()
+    assert "CreatedRedisCleanupJob" in events and "ForceDeletedStuckCluster" in events, events
+
+
+def test_config_file_replaces_the_flags_and_adds_default_pod_labels(crd, core, custom, namespace,
+                                                                    tmp_path):
+    cfg = tmp_path / "config.yaml"
+    op = Operator(namespace, tmp_path, extra=[f"--config={cfg}"])
+    cfg.write_text(f"""apiVersion: config.ray.io/v1alpha1
+kind: Configuration
+metricsAddr: 127.0.0.1:{op.metrics_port}
+probeAddr: 127.0.0.1:{op.probe_port}
+enableLeaderElection: false
+watchNamespace: {namespace}
+enableMetrics: true
+defaultPodLabels:
+  team: ml
+defaultContainerEnvs:
+- name: FROM_CONFIG
+  value: "yes"
+""")
+    op.start()
+    try:
+        create(custom, namespace, raycluster("rc-cfg", replicas=1))
+        wait_workers(core, namespace, "rc-cfg", 1)
+        pods = live_pods(core, namespace, "ray.io/cluster=rc-cfg")
+        for p in pods:
+            assert p.metadata.labels.get("team") == "ml", p.metadata.name
+            env = {e.name: e.value for e in p.spec.containers[0].env or []}
+            assert env.get("FROM_CONFIG") == "yes", p.metadata.name
+        assert "kuberay_cluster_info{" in (op.get("/metrics") or "")
+    finally:
+        op.stop()
+        check_log(op)
+
+
+def test_a_large_scale_up_does_not_hold_up_a_new_cluster(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-big", replicas=1, max_replicas=500))
+    wait_workers(core, namespace, "rc-big", 1)
+    set_workers(custom, namespace, "rc-big", 200)
+    wait_for(lambda: len(workers(core, namespace, "rc-big")) >= 20, "the scale-up under way")
+    started = time.monotonic()
+    create(custom, namespace, raycluster("rc-new", replicas=0))
+    wait_for(lambda: live_pods(core, namespace, "ray.io/cluster=rc-new,ray.io/node-type=head"),
+             "the new cluster's head pod", interval=0.05)
+    waited = time.monotonic() - started
+    assert waited < 1.0, f"the new cluster waited {waited:.2f}s behind the scale-up"
+    wait_workers(core, namespace, "rc-big", 200)
+    time.sleep(2)
+    assert len(workers(core, namespace, "rc-big")) == 200
