@@ -135,13 +135,22 @@ def patch_spec(custom, ns, name, patch):
     custom.patch_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, patch)
 
 
-def set_workers(custom, ns, name, replicas, workers_to_delete=None):
-    rc = get_rc(custom, ns, name)
-    group = rc["spec"]["workerGroupSpecs"][0]
-    group["replicas"] = replicas
-    if workers_to_delete is not None:
-        group["scaleStrategy"] = {"workersToDelete": workers_to_delete}
-    custom.replace_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, rc)
+def set_workers(custom, ns, name, replicas, workers_to_delete=None, attempts=10):
+    """Read-modify-write of the worker group, retried on 409 as every client must: the operator
+    writes the status of the same object concurrently."""
+    for _ in range(attempts):
+        rc = get_rc(custom, ns, name)
+        group = rc["spec"]["workerGroupSpecs"][0]
+        group["replicas"] = replicas
+        if workers_to_delete is not None:
+            group["scaleStrategy"] = {"workersToDelete": workers_to_delete}
+        try:
+            custom.replace_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, rc)
+            return
+        except client.ApiException as e:
+            if e.status != 409:
+                raise
+    pytest.fail(f"{attempts} conflicts in a row updating {ns}/{name}")
 
 
 def live_pods(core, ns, selector):

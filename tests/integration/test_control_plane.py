@@ -1,6 +1,7 @@
 """The test substrate is a real Kubernetes control plane: these tests prove each piece the later
 tests rely on (API server with CRDs and RBAC, the controller-manager's garbage collector, Job,
 ReplicaSet, EndpointSlice and ServiceAccount controllers, the scheduler, kwok, and hack/cluster.sh)."""
+import json
 import subprocess
 import uuid
 
@@ -157,9 +158,13 @@ def test_kwok_node_and_pod_reach_running_and_endpointslice_follows(api, core, na
         discovery = client.DiscoveryV1Api(api)
 
         def endpoint_ips():
-            slices = discovery.list_namespaced_endpoint_slice(
-                namespace, label_selector="kubernetes.io/service-name=sim").items
-            return [a for s in slices for e in (s.endpoints or []) for a in e.addresses]
+            # Raw JSON: the Python client's model rejects a slice whose endpoints are null, which
+            # the EndpointSlice controller legitimately writes before the pod is ready.
+            resp = discovery.list_namespaced_endpoint_slice(
+                namespace, label_selector="kubernetes.io/service-name=sim",
+                _preload_content=False)
+            slices = json.loads(resp.data)["items"]
+            return [a for s in slices for e in (s.get("endpoints") or []) for a in e["addresses"]]
         assert wait_for(endpoint_ips, "an EndpointSlice with the pod's IP") == [pod.status.pod_ip]
     finally:
         core.delete_node(node_name)
