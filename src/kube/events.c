@@ -18,6 +18,7 @@
  * failing on an initialised object is a broken invariant: it aborts, as in workqueue.c. */
 #include "kube/events.h"
 
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -239,16 +240,6 @@ static void format_note(char *buf, const char *fmt, va_list ap)
 
 /* ---- cache ---- */
 
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static int pinned(const struct entry *e)
 {
     return e->queued || e->in_flight;
@@ -428,7 +419,7 @@ int krc_events_record(struct krc_events *r, const struct krc_events_ref *ref,
         rc = rc == KRC_ETOOLARGE ? KRC_EINVAL : rc;
         goto out;
     }
-    uint64_t hash = fnv1a(key.buf, key.len);
+    uint64_t hash = krc_fnv1a64(KRC_FNV1A64_INIT, key.buf, key.len);
 
     lock(r);
     if (r->stopping) {

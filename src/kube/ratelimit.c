@@ -13,6 +13,7 @@
  * mutex is a broken invariant, not a runtime condition, so it aborts with a log line. */
 #include "kube/ratelimit.h"
 
+#include "util/hash.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -228,16 +229,11 @@ struct krc_backoff_entry {
     char key[];
 };
 
-/* FNV-1a. Keys are object names chosen by cluster users; a keyed hash (SipHash) would resist
- * deliberate collisions, at the cost of a secret and more code. Real names keep chains short. */
+/* util/hash.h's FNV-1a, folded to the 32 bits an entry keeps (the table is far smaller). */
 static uint32_t hash_key(const char *key)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h;
+    uint64_t h = krc_fnv1a64_str(KRC_FNV1A64_INIT, key);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 int krc_backoff_init(struct krc_backoff *b, int64_t base_ns, int64_t max_ns)

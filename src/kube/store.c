@@ -16,6 +16,7 @@
  * intrusive doubly-linked list of its entries, so adding, moving or removing an entry is O(1).
  * An entry costs about 110 bytes beside its object. */
 #include "kube/store.h"
+#include "util/hash.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -70,23 +71,14 @@ struct krc_store {
 
 /* ---- hash tables ---- */
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 static uint64_t hash_str(const char *s)
 {
-    return fnv(0xcbf29ce484222325ULL, s);
+    return krc_fnv1a64_str(KRC_FNV1A64_INIT, s);
 }
 
 static uint64_t hash_key(const char *ns, const char *name)
 {
-    return fnv(fnv(hash_str(ns), "/"), name);
+    return krc_fnv1a64_str(krc_fnv1a64_str(hash_str(ns), "/"), name);
 }
 
 static int ht_init(struct htable *t)

@@ -21,6 +21,7 @@
  * lock held. A pthread call failing on an initialised object is a broken invariant: it aborts. */
 #include "kube/workqueue.h"
 
+#include "util/hash.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -142,15 +143,11 @@ static int key_ok(const char *key)
 
 /* ---- the item table ---- */
 
-/* FNV-1a; see ratelimit.c for why not a keyed hash. */
+/* util/hash.h's FNV-1a, folded to the 32 bits an item keeps (the table is far smaller). */
 static uint32_t hash_key(const char *key)
 {
-    uint32_t h = 2166136261u;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        h ^= *p;
-        h *= 16777619u;
-    }
-    return h;
+    uint64_t h = krc_fnv1a64_str(KRC_FNV1A64_INIT, key);
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 /* The link pointing at key's item, or the NULL link ending its chain. */

@@ -15,6 +15,7 @@
 #include "node/podnet.h"
 
 #include "node/ipam.h"
+#include "util/hash.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>
@@ -69,12 +70,8 @@ int krc_podnet_valid_ifname(const char *name)
 
 void krc_podnet_veth_name(const char *bridge, const char *uid, char out[KRC_PODNET_IFNAME_MAX])
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 */
-    for (const char *p = bridge; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    h = (h ^ '/') * 0x100000001b3ull;
-    for (const char *p = uid; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    uint64_t h = krc_fnv1a64_str(KRC_FNV1A64_INIT, bridge);
+    h = krc_fnv1a64_str(krc_fnv1a64_str(h, "/"), uid);
     snprintf(out, KRC_PODNET_IFNAME_MAX, "kv%012llx", (unsigned long long)(h >> 16));
 }
 
