@@ -46,7 +46,8 @@ void krc_agent_time(char *out, size_t len, int64_t t, int micro)
     strftime(out, len, micro ? "%Y-%m-%dT%H:%M:%S.000000Z" : "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-const char *krc_json_str(json_t *obj, const char *path)
+/* The value at a dotted path of objects ("status.podIP"), or NULL when any step is missing. */
+static json_t *json_path(json_t *obj, const char *path)
 {
     char key[128];
     const char *p = path;
@@ -61,7 +62,13 @@ const char *krc_json_str(json_t *obj, const char *path)
         if (*p == '.')
             p++;
     }
-    return json_is_string(obj) ? json_string_value(obj) : NULL;
+    return obj;
+}
+
+const char *krc_json_str(json_t *obj, const char *path)
+{
+    json_t *v = json_path(obj, path);
+    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 const char *krc_json_key(json_t *obj, const char *key)
@@ -71,20 +78,8 @@ const char *krc_json_key(json_t *obj, const char *key)
 
 long long krc_json_int(json_t *obj, const char *path, long long dflt)
 {
-    char key[128];
-    const char *p = path;
-    while (obj && *p) {
-        size_t n = strcspn(p, ".");
-        if (n >= sizeof(key))
-            return dflt;
-        memcpy(key, p, n);
-        key[n] = '\0';
-        obj = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-        p += n;
-        if (*p == '.')
-            p++;
-    }
-    return json_is_integer(obj) ? json_integer_value(obj) : dflt;
+    json_t *v = json_path(obj, path);
+    return json_is_integer(v) ? json_integer_value(v) : dflt;
 }
 
 int krc_agent_stopping(struct krc_agent *a)
