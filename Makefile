@@ -9,7 +9,7 @@ BUILD_DIR   ?= build/debug
 RELEASE_DIR ?= build/release
 GENERATOR   := -G Ninja
 
-.PHONY: bench-informer valgrind build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
+.PHONY: bench-informer bench-raycluster bench-node valgrind build release deps toolchain venv unit test test-unit test-integration demo format format-check clean cluster-up cluster-down
 
 deps:
 	@hack/deps.sh
@@ -50,6 +50,14 @@ demo: release toolchain venv
 # Benchmarks (not tests): numbers for the README. BENCH_PODS overrides the pod count.
 bench-informer: release toolchain
 	@hack/bench-informer.sh $(BENCH_PODS)
+
+# BENCH_CLUSTERS overrides the RayCluster count (default 1000).
+bench-raycluster: release toolchain
+	@hack/bench-raycluster.sh $(BENCH_CLUSTERS)
+
+# BENCH_NODE_PODS overrides the pod count (default 50).
+bench-node: release toolchain
+	@hack/bench-node.sh $(BENCH_NODE_PODS)
 
 cluster-up: toolchain venv
 	@hack/cluster.sh up

@@ -5,9 +5,11 @@
 # has a name, its own state directory under $KRC_CACHE/clusters/<name> and its own port range.
 #
 # Usage:
-#   hack/cluster.sh up     [--name N] [--port-base P] [--kwok] [--nodes N]
+#   hack/cluster.sh up     [--name N] [--port-base P] [--kwok] [--nodes N] [--no-operator|--operator]
 #                                                                start (idempotent) and wait until ready;
-#                                                                N node agents (default 1; 0 for none)
+#                                                                N node agents (default 1; 0 for none);
+#                                                                installs the CRDs and RBAC and starts
+#                                                                kuberay-operator unless --no-operator
 #   hack/cluster.sh down   [--name N] [--purge]                  stop every process; --purge also deletes state
 #   hack/cluster.sh status [--name N]                            what runs, and /readyz
 #   hack/cluster.sh env    [--name N]                            prints `export KUBECONFIG=... PATH=...`
@@ -15,6 +17,17 @@
 # Ports (P = port base, default 16400 for the instance "default", derived from the name otherwise):
 #   P apiserver (https)  P+1 etcd client  P+2 etcd peer  P+3 controller-manager  P+4 scheduler  P+5 kwok
 #   P+5+i the kubelet endpoint of node agent i (1..4), on the bridge address
+#   P+6 operator metrics, P+7 operator health probes (both on 127.0.0.1, so no clash with P+6/P+7
+#   of the node agents, which listen on the bridge address only)
+#
+# The operator (kuberay-operator, src/controller): `up` applies every config/crd/bases/*.yaml and
+# the RBAC of config/rbac (namespace ray-system), then runs the operator as a process of the
+# instance with the identity of the ServiceAccount ray-system/kuberay-operator (a client
+# certificate with that user name, so exactly the ClusterRole and Role of config/rbac apply),
+# leader election in ray-system, watching every namespace. The binary comes from
+# KRC_OPERATOR_BINARY, else build/release or build/debug; KRC_OPERATOR_ARGS adds flags.
+# --no-operator installs the CRDs and RBAC but starts no operator (tests run their own); it is
+# remembered by the instance, so a later `up` keeps it until `up --operator`.
 #
 # Node agents (kuberay-node, src/node): node i (1..N) is krc-<name>-node-<i>, with state in
 # <state dir>/n<i>. All nodes of an instance share one bridge, krcb<k>, with the address
@@ -55,6 +68,7 @@ with_kwok=0
 purge=0
 nodes=1
 nodes_given=0
+with_operator=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --name) name=$2; shift 2 ;;
@@ -65,6 +79,8 @@ while [ $# -gt 0 ]; do
     --nodes) nodes=$2; nodes_given=1; shift 2 ;;
     --nodes=*) nodes=${1#*=}; nodes_given=1; shift ;;
     --purge) purge=1; shift ;;
+    --no-operator) with_operator=0; shift ;;
+    --operator) with_operator=1; shift ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +91,12 @@ pki="$dir/pki"
 run="$dir/run"
 logs="$dir/logs"
 kubeconfig="$dir/admin.kubeconfig"
+
+# --no-operator is remembered too: a later plain `up` (e.g. a test restarting the apiserver of an
+# instance started without an operator) must not start one; `up --operator` changes it back.
+if [ -z "$with_operator" ]; then
+  if [ -f "$dir/no-operator" ]; then with_operator=0; else with_operator=1; fi
+fi
 
 # The port base is remembered on first start so that later verbs need only the name.
 if [ -z "$port_base" ]; then
@@ -95,6 +117,10 @@ P_PEER=$((port_base + 2))
 P_KCM=$((port_base + 3))
 P_SCHED=$((port_base + 4))
 P_KWOK=$((port_base + 5))
+P_OP_METRICS=$((port_base + 6))
+P_OP_PROBES=$((port_base + 7))
+OPERATOR_NAMESPACE=ray-system
+OPERATOR_SA=kuberay-operator
 
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 [[ "$nodes" =~ ^[0-9]+$ ]] && [ "$nodes" -le 4 ] || { echo "bad --nodes '$nodes' (0..4)" >&2; exit 2; }
@@ -112,9 +138,21 @@ node_state() { echo "$dir/n$1"; }
 node_port() { echo $((port_base + 5 + $1)); } # the kubelet endpoint (kubectl logs): P+6..P+9
 NODE_PATH_DIRS="$venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+# The kuberay-node that `up` used is remembered in the state directory, so that `down` cleans up
+# with the same binary even without KRC_NODE_BINARY.
 node_binary() {
+  local b used=""
+  [ -f "$dir/node-binary" ] && used=$(cat "$dir/node-binary")
+  for b in "${KRC_NODE_BINARY:-}" "$used" "$repo/build/release/src/node/kuberay-node" "$repo/build/debug/src/node/kuberay-node"; do
+    [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
+  done
+  return 1
+}
+
+operator_binary() {
   local b
-  for b in "${KRC_NODE_BINARY:-}" "$repo/build/release/src/node/kuberay-node" "$repo/build/debug/src/node/kuberay-node"; do
+  for b in "${KRC_OPERATOR_BINARY:-}" "$repo/build/release/src/controller/kuberay-operator" \
+    "$repo/build/debug/src/controller/kuberay-operator"; do
     [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
   done
   return 1
@@ -195,7 +233,16 @@ ensure_pki() {
   write_kubeconfig "$dir/controller-manager.kubeconfig" controller-manager
   write_kubeconfig "$dir/scheduler.kubeconfig" scheduler
   write_kubeconfig "$dir/kwok.kubeconfig" kwok
+  ensure_operator_identity
   touch "$pki/.complete"
+}
+
+# The operator acts as its ServiceAccount: a client certificate whose user name and groups are
+# those the API server gives the ServiceAccount's tokens, so RBAC grants it exactly config/rbac.
+ensure_operator_identity() {
+  [ -f "$pki/operator.crt" ] && [ -f "$dir/operator.kubeconfig" ] && return 0
+  sign operator "/O=system:serviceaccounts/O=system:serviceaccounts:$OPERATOR_NAMESPACE/CN=system:serviceaccount:$OPERATOR_NAMESPACE:$OPERATOR_SA" clientAuth
+  write_kubeconfig "$dir/operator.kubeconfig" operator
 }
 
 # --- processes -------------------------------------------------------------------------------
@@ -260,6 +307,7 @@ cmd_up() {
   fi
   if [ "$nodes" -gt 0 ]; then
     node_bin=$(node_binary)
+    echo "$node_bin" >"$dir/node-binary"
     [ ${#dir} -le 55 ] || die "state directory $dir too long for the node agent's sockets"
     # Pods reach the API server at the bridge address: advertise it and put it in the cert.
     export KRC_ADVERTISE_ADDRESS=${KRC_ADVERTISE_ADDRESS:-$BRIDGE_GATEWAY}
@@ -342,7 +390,63 @@ cmd_up() {
   # cannot be created before it, so "up" means "usable".
   wait_for "default ServiceAccount" kube-controller-manager \
     "$k8sbin/kubectl" --kubeconfig "$kubeconfig" -n default get serviceaccount default
+  install_crds_rbac
+  if [ "$with_operator" = 1 ]; then
+    rm -f "$dir/no-operator"
+    start_operator
+  else
+    : >"$dir/no-operator"
+  fi
+  if [ "$with_operator" = 0 ] && pid_of operator >/dev/null; then
+    log "operator running (pid $(pid_of operator)) although --no-operator was given: stopping it"
+    stop_component operator
+  fi
   log "ready: https://127.0.0.1:$P_API (eval \"\$(hack/cluster.sh env --name $name)\")"
+}
+
+kc() { "$k8sbin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
+
+install_crds_rbac() {
+  local f crds=()
+  for f in "$repo"/config/crd/bases/*.yaml; do [ -f "$f" ] && crds+=(-f "$f"); done
+  if [ ${#crds[@]} -gt 0 ]; then
+    # Server-side: CRDs with full schemas outgrow the client-side last-applied annotation.
+    kc apply --server-side --force-conflicts --field-manager=kuberay-c-cluster-sh "${crds[@]}" >/dev/null ||
+      die "kubectl apply of config/crd/bases failed"
+    kc wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null ||
+      die "CRDs of config/crd/bases not Established"
+  fi
+  kc create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null ||
+    die "cannot create namespace $OPERATOR_NAMESPACE"
+  # config/rbac names no namespace (the installing overlay does, as in KubeRay): an overlay here.
+  local overlay="$dir/rbac-overlay"
+  mkdir -p "$overlay"
+  cat >"$overlay/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: $OPERATOR_NAMESPACE
+resources:
+- $(realpath --relative-to="$overlay" "$repo/config/rbac")
+EOF
+  kc apply -k "$overlay" >/dev/null || die "kubectl apply -k config/rbac (namespace $OPERATOR_NAMESPACE) failed"
+  log "installed CRDs ($((${#crds[@]} / 2)) files) and RBAC (config/rbac, namespace $OPERATOR_NAMESPACE)"
+}
+
+operator_ready() { curl -sf "http://127.0.0.1:$P_OP_PROBES/readyz" | grep -qx ok; }
+
+start_operator() {
+  local bin
+  if ! bin=$(operator_binary); then
+    log "kuberay-operator not built (make build): starting no operator"
+    return 0
+  fi
+  ensure_operator_identity
+  # shellcheck disable=SC2086 # KRC_OPERATOR_ARGS is a list of flags
+  start operator "$bin" --kubeconfig "$dir/operator.kubeconfig" \
+    --metrics-addr "127.0.0.1:$P_OP_METRICS" --health-probe-bind-address "127.0.0.1:$P_OP_PROBES" \
+    --enable-leader-election=true --leader-election-namespace "$OPERATOR_NAMESPACE" \
+    --enable-metrics ${KRC_OPERATOR_ARGS:-}
+  wait_for "operator /readyz" operator operator_ready
 }
 
 stop_component() {
@@ -364,7 +468,9 @@ node_indexes() {
 
 cmd_down() {
   local i bin
-  # Node agents first (they leave their pods running), then their pods, bridge and mounts.
+  # The operator first (it would recreate pods), then the node agents (they leave their pods
+  # running), then their pods, bridge and mounts.
+  stop_component operator
   for i in $(node_indexes); do stop_component "node-$i"; done
   if [ -n "$(node_indexes)" ]; then
     if bin=$(node_binary); then
@@ -391,7 +497,7 @@ cmd_down() {
 
 cmd_status() {
   local c pid rc=0
-  for c in "${components[@]}" $(node_indexes | sed 's/^/node-/'); do
+  for c in "${components[@]}" operator $(node_indexes | sed 's/^/node-/'); do
     if pid=$(pid_of "$c"); then echo "$c: running (pid $pid)"; else echo "$c: stopped"; fi
   done
   if [ -f "$pki/ca.crt" ] && api_ready; then
@@ -416,5 +522,5 @@ case "$verb" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: $0 up|down|status|env [--name N] [--port-base P] [--kwok] [--nodes N] [--purge]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env [--name N] [--port-base P] [--kwok] [--nodes N] [--no-operator] [--purge]" >&2; exit 2 ;;
 esac

@@ -53,9 +53,13 @@ nodes=${KRC_TEST_NODES:-2}
 export KRC_NODE_BINARY=${KRC_NODE_BINARY:-$repo/$build/src/node/kuberay-node}
 export KRC_NODE_TAINTS=${KRC_NODE_TAINTS-kuberay-c.io/node-agent=true:NoSchedule}
 export KRC_NODE_BACKOFF_BASE_MS=${KRC_NODE_BACKOFF_BASE_MS:-1000}
+# Volume contents re-read every 5 s and tokens renewed at 2% of their lifetime, so the refresh
+# tests of test_node_agent.py finish quickly (the kubelet's defaults: about a minute, and 80%).
+export KRC_NODE_ARGS=${KRC_NODE_ARGS-"--volume-refresh-seconds 5 --token-refresh-fraction 0.02"}
 step "starting test control plane '$name' (ports $port_base..$((port_base + 9)), $nodes node agents)"
 hack/cluster.sh down --name "$name" --purge >/dev/null 2>&1 || true
-if ! hack/cluster.sh up --name "$name" --port-base "$port_base" --kwok --nodes "$nodes"; then
+# --no-operator: the e2e tests run their own kuberay-operator processes, one per test namespace.
+if ! hack/cluster.sh up --name "$name" --port-base "$port_base" --kwok --nodes "$nodes" --no-operator; then
   failed+=("cluster-up")
   echo "[test] FAILED: could not start the control plane; skipping the tests that need it" >&2
   echo "0 passed, 1 failed"

@@ -58,6 +58,7 @@ def _node_agent_env():
         env.setdefault("KRC_NODE_BINARY", _node_binary())
     env.setdefault("KRC_NODE_TAINTS", "kuberay-c.io/node-agent=true:NoSchedule")
     env.setdefault("KRC_NODE_BACKOFF_BASE_MS", "1000")
+    env.setdefault("KRC_NODE_ARGS", "--volume-refresh-seconds 5 --token-refresh-fraction 0.02")
     return env
 
 
@@ -69,7 +70,8 @@ def cluster():
     if not name or not os.environ.get("KUBECONFIG"):
         name = "krc-pytest"
         subprocess.run([str(CLUSTER_SH), "up", "--name", name, "--kwok",
-                        "--nodes", str(_node_agents())], check=True, env=_node_agent_env())
+                        "--nodes", str(_node_agents()), "--no-operator"],
+                       check=True, env=_node_agent_env())
         started = True
     env = _cluster_env(name)
     os.environ["PATH"] = env["PATH"]

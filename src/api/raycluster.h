@@ -98,6 +98,7 @@ struct raycluster_gates {
     bool mtls;                /* RayClusterMTLS, default off */
     bool network_policy;      /* RayClusterNetworkPolicy, default off */
     bool history_server;      /* RayClusterHistoryServer, default off */
+    bool cron_job;            /* RayCronJob (the RayCronJob controller), default off */
 };
 void raycluster_gates_default(struct raycluster_gates *g);
 

@@ -1,5 +1,7 @@
 /* main.c - kuberay-operator: flags, API client, health/metrics HTTP servers, leader election,
- * the RayCluster controller, graceful shutdown (operator-runtime.md §1, §2, §7, §10, §11).
+ * the RayCluster and RayJob controllers, graceful shutdown (operator-runtime.md §1, §2, §7, §10,
+ * §11). The RayJob controller is skipped, with a warning, when its CRD is not installed; so is the
+ * RayCronJob controller, which runs only with the RayCronJob feature gate.
  *
  * Threads: the HTTP servers (libmicrohttpd's own), the leader elector, the informers and the
  * controller's workers. main() blocks SIGTERM/SIGINT before any of them exists and waits for them
@@ -7,10 +9,11 @@
  * event of the main loop, which also watches for leadership being won (start the controller) or
  * lost (exit 1, as KubeRay does).
  *
- * Not here yet: the log file (§5.3), webhooks, batch schedulers, and the RayJob/RayService
- * controllers. */
+ * Not here yet: the log file (§5.3), webhooks, batch schedulers, and the RayService controller. */
 #include "controller/operator_config.h"
 #include "controller/raycluster_controller.h"
+#include "controller/raycronjob_controller.h"
+#include "controller/rayjob_controller.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/events.h"
@@ -57,6 +60,9 @@ struct operator
     struct krc_events *events;
     struct krc_leader *leader;
     struct raycluster_controller *_Atomic ctrl; /* set once started; read by /metrics */
+    struct rayjob_controller *_Atomic job_ctrl; /* likewise */
+    struct krc_events *job_events;              /* reporting controller rayjob-controller */
+    struct krc_events *cron_events; /* raycronjob-controller; NULL unless gate RayCronJob */
     atomic_int leading, lost;
     struct MHD_Daemon *metrics, *probes;
 };
@@ -212,12 +218,8 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 /* §9: Name=bool,... ; unknown names and bad values are fatal. */
 static int parse_gates(const char *spec, struct raycluster_gates *g, struct krc_error *err)
 {
-    static const char *const other[] = {"RayServiceIncrementalUpgrade",
-                                        "RayCronJob",
-                                        "SidecarSubmitterRestart",
-                                        "KubernetesWAS",
-                                        "AllAlpha",
-                                        "AllBeta"};
+    static const char *const other[] = {"RayServiceIncrementalUpgrade", "SidecarSubmitterRestart",
+                                        "KubernetesWAS", "AllAlpha", "AllBeta"};
     char *copy = strdup(spec), *save = NULL;
     int r = 0;
     if (!copy)
@@ -255,7 +257,8 @@ static int parse_gates(const char *spec, struct raycluster_gates *g, struct krc_
                      {"GCSFaultToleranceEmbeddedStorage", &g->gcs_ft_embedded},
                      {"RayClusterMTLS", &g->mtls},
                      {"RayClusterNetworkPolicy", &g->network_policy},
-                     {"RayClusterHistoryServer", &g->history_server}};
+                     {"RayClusterHistoryServer", &g->history_server},
+                     {"RayCronJob", &g->cron_job}};
         bool found = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(known[0]); k++) {
             if (strcmp(known[k].n, name) == 0) {
@@ -379,6 +382,9 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *conn, con
     struct raycluster_controller *ctrl = atomic_load(&op->ctrl);
     if (!r && ctrl)
         r = raycluster_controller_metrics(ctrl, &sb);
+    struct rayjob_controller *job_ctrl = atomic_load(&op->job_ctrl);
+    if (!r && job_ctrl)
+        r = rayjob_controller_metrics(job_ctrl, &sb);
     if (r) {
         krc_strbuf_release(&sb);
         return respond(conn, 500, "text/plain", "metrics unavailable\n", 20,
@@ -475,6 +481,12 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
     struct krc_events_opts eo = {.reporting_controller = RAYCLUSTER_CONTROLLER_NAME};
     if ((r = krc_events_new(op->client, &eo, &op->events, &err)))
         goto fail;
+    struct krc_events_opts jeo = {.reporting_controller = RAYJOB_CONTROLLER_NAME};
+    if ((r = krc_events_new(op->client, &jeo, &op->job_events, &err)))
+        goto fail;
+    struct krc_events_opts ceo = {.reporting_controller = RAYCRONJOB_CONTROLLER_NAME};
+    if (bo->gates.cron_job && (r = krc_events_new(op->client, &ceo, &op->cron_events, &err)))
+        goto fail;
     if ((r = start_http(op->f.metrics_addr, serve_metrics, op, &op->metrics, &err)) ||
         (r = start_http(op->f.probe_addr, serve_probes, op, &op->probes, &err)))
         goto fail;
@@ -493,8 +505,29 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
         .redis_cleanup = !env_is("ENABLE_GCS_FT_REDIS_CLEANUP", "false"),
     };
     struct raycluster_controller *ctrl = NULL;
+    struct rayjob_controller *job_ctrl = NULL;
+    struct raycronjob_controller *cron_ctrl = NULL; /* only with the RayCronJob gate */
     if ((r = raycluster_controller_new(&ro, &ctrl, &err)))
         goto fail;
+    struct rayjob_controller_opts jo = {
+        .client = op->client,
+        .events = op->job_events,
+        .watch_namespaces = op->f.watch_ns,
+        .workers = (int)op->f.concurrency,
+        .build = *bo,
+        .enable_metrics = op->f.enable_metrics,
+    };
+    if ((r = rayjob_controller_new(&jo, &job_ctrl, &err)))
+        goto fail_ctrl;
+    struct raycronjob_controller_opts cjo = {
+        .client = op->client,
+        .events = op->cron_events,
+        .watch_namespaces = op->f.watch_ns,
+        .workers = (int)op->f.concurrency,
+        .gates = bo->gates,
+    };
+    if (bo->gates.cron_job && (r = raycronjob_controller_new(&cjo, &cron_ctrl, &err)))
+        goto fail_ctrl;
 
     if (op->f.leader_election) {
         char nsbuf[256];
@@ -532,19 +565,46 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
             if ((r = raycluster_controller_start(ctrl, &err)))
                 goto fail_ctrl;
             atomic_store(&op->ctrl, ctrl);
+            if ((r = rayjob_controller_start(job_ctrl, &err)) == KRC_ENOTFOUND) {
+                KRC_LOG_WARN("RayJob controller not started", "error", err.msg);
+            } else if (r) {
+                goto fail_ctrl;
+            } else {
+                atomic_store(&op->job_ctrl, job_ctrl);
+                KRC_LOG_INFO("controller started", "controller", "rayjob");
+            }
+            if (cron_ctrl && (r = raycronjob_controller_start(cron_ctrl, &err)) == KRC_ENOTFOUND) {
+                KRC_LOG_WARN("RayCronJob controller not started", "error", err.msg);
+            } else if (cron_ctrl && r) {
+                goto fail_ctrl;
+            } else if (cron_ctrl) {
+                KRC_LOG_INFO("controller started", "controller", "raycronjob");
+            }
             started = true;
             KRC_LOG_INFO("controller started", "controller", "raycluster");
         }
     }
     atomic_store(&op->ctrl, NULL);
+    atomic_store(&op->job_ctrl, NULL);
+    if (cron_ctrl)
+        raycronjob_controller_stop(cron_ctrl);
+    rayjob_controller_stop(job_ctrl);
     raycluster_controller_stop(ctrl);
     if (op->leader)
         krc_leader_stop(op->leader);
     (void)krc_events_flush(op->events, 2000); /* best effort: events are not worth a hung exit */
+    (void)krc_events_flush(op->job_events, 2000);
+    if (op->cron_events)
+        (void)krc_events_flush(op->cron_events, 2000);
+    raycronjob_controller_free(cron_ctrl);
+    rayjob_controller_free(job_ctrl);
     raycluster_controller_free(ctrl);
     return status;
 fail_ctrl:
     atomic_store(&op->ctrl, NULL);
+    atomic_store(&op->job_ctrl, NULL);
+    raycronjob_controller_free(cron_ctrl);
+    rayjob_controller_free(job_ctrl);
     raycluster_controller_free(ctrl);
 fail:
     KRC_LOG_ERROR("operator failed", "error", err.msg);
@@ -616,6 +676,8 @@ int main(int argc, char **argv)
         krc_client_shutdown(op.client);
     krc_leader_free(op.leader);
     krc_events_free(op.events);
+    krc_events_free(op.job_events);
+    krc_events_free(op.cron_events);
     if (op.metrics)
         MHD_stop_daemon(op.metrics);
     if (op.probes)

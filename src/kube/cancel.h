@@ -1,6 +1,7 @@
 /* cancel.h - a flag one thread raises to stop another thread's long call (a watch stream, a
- * retry backoff). Polled, not signalled: the HTTP layer checks it from libcurl's progress callback,
- * which runs at least once a second, so a cancel takes effect within about a second. */
+ * retry backoff). Polled, not signalled: the HTTP transport checks it between bounded waits (the
+ * native one at least every 200 ms, the libcurl one from its progress callback at least once a
+ * second), so a cancel takes effect within about a second. */
 #ifndef KRC_KUBE_CANCEL_H
 #define KRC_KUBE_CANCEL_H
 

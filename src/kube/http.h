@@ -1,10 +1,12 @@
-/* http.h - one HTTP exchange with the API server over libcurl: TLS, credentials, connection reuse.
+/* http.h - one HTTP exchange with the API server: TLS, credentials, connection reuse.
  *
- * This is the transport under client.c, which adds paths, throttling, retries and error typing.
- * A krc_http performs exactly one attempt per call and reports what happened in enough detail
- * (status, Retry-After, whether the request may have reached the server) for the caller to decide
- * whether to retry. It is thread-safe: any number of threads may call krc_http_perform at once.
- * It copies what it needs from the config, so the config may be freed after krc_http_new. */
+ * Two backends implement it, chosen at build time by KRC_HTTP_BACKEND: http_native.c (OpenSSL +
+ * nghttp2, the default) and http.c (libcurl). This is the transport under client.c, which adds
+ * paths, throttling, retries and error typing. A krc_http performs exactly one attempt per call and
+ * reports what happened in enough detail (status, Retry-After, whether the request may have reached
+ * the server) for the caller to decide whether to retry. It is thread-safe: any number of threads
+ * may call krc_http_perform at once. It copies what it needs from the config, so the config may be
+ * freed after krc_http_new. */
 #ifndef KRC_KUBE_HTTP_H
 #define KRC_KUBE_HTTP_H
 
@@ -74,7 +76,7 @@ void krc_http_response_init(struct krc_http_response *resp);
 void krc_http_response_release(struct krc_http_response *resp);
 
 /* One attempt. Returns 0 when a response arrived, whatever its status (see resp->status), or a
- * negative code when none did or the transfer was cut: KRC_EIO (transport, with libcurl's
+ * negative code when none did or the transfer was cut: KRC_EIO (transport, with the backend's
  * reason), KRC_ETIMEOUT, KRC_ECANCELED, KRC_ETOOLARGE (out_max), KRC_ENOMEM, or the code an
  * on_chunk callback returned. resp is reset first. */
 int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,

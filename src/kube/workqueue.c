@@ -25,6 +25,7 @@
 #include "util/log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,8 @@ struct krc_workqueue_workers {
     struct krc_workqueue *q;
     krc_workqueue_reconcile_fn fn;
     void *ctx;
+    /* Set by krc_workqueue_abort_workers(): workers finish the key they hold and take no other. */
+    atomic_int stopping;
     int n;
     pthread_t threads[];
 };
@@ -647,8 +650,13 @@ static void *worker_main(void *arg)
 {
     struct krc_workqueue_workers *w = arg;
     const char *key;
-    while (krc_workqueue_get(w->q, &key) == 0)
+    while (!atomic_load(&w->stopping) && krc_workqueue_get(w->q, &key) == 0) {
+        if (atomic_load(&w->stopping)) {
+            krc_workqueue_done(w->q, key);
+            break;
+        }
         worker_process(w, key);
+    }
     return NULL;
 }
 
@@ -667,6 +675,7 @@ int krc_workqueue_start_workers(struct krc_workqueue *q, int n, krc_workqueue_re
     w->q = q;
     w->fn = fn;
     w->ctx = ctx;
+    atomic_init(&w->stopping, 0);
     w->n = 0;
     int rc = 0;
     for (; w->n < n; w->n++) {
@@ -688,6 +697,13 @@ err:;
     else
         free(w);
     return pthread_err(rc);
+}
+
+void krc_workqueue_abort_workers(struct krc_workqueue_workers *w)
+{
+    /* Before the shutdown, so that a worker woken by it sees the flag. */
+    atomic_store(&w->stopping, 1);
+    krc_workqueue_stop_workers(w);
 }
 
 void krc_workqueue_stop_workers(struct krc_workqueue_workers *w)

@@ -103,5 +103,10 @@ int krc_workqueue_start_workers(struct krc_workqueue *q, int n, krc_workqueue_re
                                 struct krc_error *err);
 /* Shuts the queue down, lets the workers finish the keys still queued, joins them and frees w. */
 void krc_workqueue_stop_workers(struct krc_workqueue_workers *w);
+/* Shuts the queue down, lets each worker finish the key it holds (no other), joins them and
+ * frees w; keys still queued are dropped. This is the operator's shutdown: it must not wait for a
+ * long queue to drain, and dropping keys is safe because reconciles are level-triggered (the
+ * informers' initial list queues every object again at the next start). */
+void krc_workqueue_abort_workers(struct krc_workqueue_workers *w);
 
 #endif

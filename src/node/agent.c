@@ -7,6 +7,7 @@
  * relist is treated as deleted. On SIGTERM the agent marks the Node NotReady and exits, leaving
  * the pods running: a restarted agent adopts them (`kuberay-node cleanup` removes them). */
 #define _GNU_SOURCE
+#include "node/volrefresh.h"
 #include "node/agent.h"
 
 #include "node/kubeletserver.h"
@@ -104,7 +105,9 @@ static int usage(void)
         "         [--labels k=v,...] [--register-with-taints k=v:Effect,...]\n"
         "         [--kubelet-port P --tls-cert-file F --tls-private-key-file F --client-ca-file "
         "F]\n"
-        "         [--backoff-base-ms MS] [--backoff-max-ms MS]\n");
+        "         [--backoff-base-ms MS] [--backoff-max-ms MS]\n"
+        "         [--container-log-max-size BYTES[Ki|Mi|Gi]] [--container-log-max-files N]\n"
+        "         [--volume-refresh-seconds S] [--token-refresh-fraction F]\n");
     return 2;
 }
 
@@ -122,10 +125,27 @@ static int parse_pairs(char *s, const char **keys, const char **values, int *n, 
     return 0;
 }
 
+/* "1048576", "512Ki", "10Mi", "1Gi" in bytes; -1 if malformed. */
+static long long parse_size(const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    long long unit = strcmp(end, "Ki") == 0   ? 1024LL
+                     : strcmp(end, "Mi") == 0 ? 1024LL * 1024
+                     : strcmp(end, "Gi") == 0 ? 1024LL * 1024 * 1024
+                     : *end == '\0'           ? 1
+                                              : 0;
+    if (end == v || n <= 0 || !unit || n > (1LL << 50) / unit)
+        return -1;
+    return n * unit;
+}
+
 static int parse_flags(int argc, char **argv, struct krc_agent_config *c)
 {
     c->backoff_base_ms = 10000;
     c->backoff_max_ms = 300000;
+    c->volume_refresh_s = KRC_VOLUME_REFRESH_S_DEFAULT;
+    c->token_refresh_fraction = KRC_TOKEN_REFRESH_FRACTION_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *f = argv[i];
         if (i + 1 >= argc)
@@ -159,7 +179,21 @@ static int parse_flags(int argc, char **argv, struct krc_agent_config *c)
             c->backoff_base_ms = atoi(v);
         else if (strcmp(f, "--backoff-max-ms") == 0)
             c->backoff_max_ms = atoi(v);
-        else if (strcmp(f, "--capacity") == 0) {
+        else if (strcmp(f, "--container-log-max-size") == 0) {
+            if ((c->log_max_size = parse_size(v)) <= 0)
+                return -1;
+        } else if (strcmp(f, "--container-log-max-files") == 0) {
+            if ((c->log_max_files = atoi(v)) < 1)
+                return -1;
+        } else if (strcmp(f, "--volume-refresh-seconds") == 0) {
+            if ((c->volume_refresh_s = atoi(v)) < 1)
+                return -1;
+        } else if (strcmp(f, "--token-refresh-fraction") == 0) {
+            char *end;
+            c->token_refresh_fraction = strtod(v, &end);
+            if (*end || !(c->token_refresh_fraction > 0 && c->token_refresh_fraction <= 1))
+                return -1;
+        } else if (strcmp(f, "--capacity") == 0) {
             const char *k[8], *val[8];
             int n = 0;
             if (parse_pairs(v, k, val, &n, 8) != 0)
@@ -412,7 +446,9 @@ int krc_agent_main(int argc, char **argv)
                                  .bridge = a.cfg.bridge,
                                  .bridge_cidr = a.cfg.bridge_cidr,
                                  .pod_range = a.cfg.pod_range,
-                                 .pod_path = a.cfg.path};
+                                 .pod_path = a.cfg.path,
+                                 .log_max_size = a.cfg.log_max_size,
+                                 .log_max_files = a.cfg.log_max_files};
     if (krc_node_open(&nc, &a.node, &err) != 0)
         goto out;
     snprintf(a.gateway, sizeof(a.gateway), "%s", krc_node_gateway(a.node));

@@ -36,9 +36,13 @@ struct krc_agent_config {
     int n_labels;
     int kubelet_port; /* 0: no kubelet endpoint (kubectl logs) */
     const char *tls_cert, *tls_key, *client_ca;
-    const char *taints;  /* "key=value:Effect,..." (kubelet's --register-with-taints) */
-    int backoff_base_ms; /* crash back-off start (kubelet: 10 s), doubling */
-    int backoff_max_ms;  /* kubelet: 5 min */
+    const char *taints;            /* "key=value:Effect,..." (kubelet's --register-with-taints) */
+    int backoff_base_ms;           /* crash back-off start (kubelet: 10 s), doubling */
+    int backoff_max_ms;            /* kubelet: 5 min */
+    long long log_max_size;        /* --container-log-max-size; 0 = default (logrotate.h) */
+    int log_max_files;             /* --container-log-max-files; 0 = default */
+    int volume_refresh_s;          /* --volume-refresh-seconds (volrefresh.h) */
+    double token_refresh_fraction; /* --token-refresh-fraction */
 };
 
 struct krc_podworker;
@@ -85,6 +89,10 @@ int krc_volumes_prepare(struct krc_agent *a, json_t *pod, struct krc_podvolumes 
 int krc_volumes_mounts(struct krc_podvolumes *v, const struct krc_pod_mount **mounts, size_t *n,
                        uint64_t *shm_size);
 void krc_volumes_free(struct krc_podvolumes *v);
+/* Rewrites the configMap, secret, downwardAPI and projected volumes that are due (see
+ * volumes.c): cheap when nothing is due, so the pod worker calls it on every tick. */
+int krc_volumes_refresh(struct krc_agent *a, json_t *pod, struct krc_podvolumes *v,
+                        struct krc_error *err);
 int krc_volumes_remove(struct krc_agent *a, const char *uid);
 /* Removes <state_root>/volumes entirely (`kuberay-node cleanup`, after every sandbox is gone). */
 int krc_volumes_remove_all(const char *state_root);

@@ -10,7 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CPU_PERIOD_US = 100000, MIN_QUOTA_US = 1000 };
+enum {
+    CPU_PERIOD_US = 100000,
+    MIN_QUOTA_US = 1000,
+    /* A pod cgroup stays busy until the kernel has finished its last processes, which under load
+     * (or with large memory maps, as Ray's object store) takes seconds after the pod's init
+     * exits. One second was too short: `kuberay-node cleanup` then failed now and then. */
+    RMDIR_RETRY_MS = 10,
+    RMDIR_TRIES = 1000,
+};
 
 int krc_cgroup_self_path(const char *content, const char *controller, char *out, size_t outlen)
 {
@@ -280,13 +288,13 @@ int krc_cgroup_pod_remove(const char *const *paths, size_t n, struct krc_error *
             if (errno == ENOENT)
                 break;
             /* EBUSY while the last processes finish exiting */
-            if (errno != EBUSY || ++tries > 100) {
+            if (errno != EBUSY || ++tries > RMDIR_TRIES) {
                 if (rc == 0)
                     rc = krc_error_set(err, KRC_EIO, "cgroup: rmdir %s: %s", paths[i],
                                        strerror(errno));
                 break;
             }
-            struct timespec ts = {0, 10 * 1000 * 1000};
+            struct timespec ts = {0, RMDIR_RETRY_MS * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }

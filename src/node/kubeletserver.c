@@ -1,16 +1,22 @@
-/* kubeletserver.c - the part of the kubelet's HTTPS API the API server calls for `kubectl logs`:
+/* kubeletserver.c - the part of the kubelet's HTTPS API the API server calls for `kubectl logs`
+ * and `kubectl exec`:
  *   GET /containerLogs/<namespace>/<pod>/<container>?follow=&previous=&tailLines=&limitBytes=
- * served from the container log files the supervisor writes (<pod dir>/logs/<c>/<restart>.log).
+ * served from the container log files the supervisor writes (<pod dir>/logs/<c>/<restart>.log);
+ *   POST /exec/<namespace>/<pod>/<container>?command=..&input=1&output=1&error=1&tty=1
+ * an HTTP upgrade to SPDY/3.1 with stream protocol v4.channel.k8s.io (what kube-apiserver
+ * v1.35 speaks to kubelets for exec, also when kubectl talks WebSocket to it), served by
+ * execsession.c on a thread of its own per session.
  *
  * TLS with client-certificate authentication: only clients whose certificate chains to the
  * cluster CA are answered (the API server's kubelet-client certificate); there is no per-request
  * authorisation (the kubelet's SubjectAccessReview), which is what a real cluster adds. It binds
  * the node's bridge address only. libmicrohttpd with a thread per connection, so a follow stream
- * may simply sleep while waiting for more output. exec, attach and port-forward (SPDY/WebSocket
- * upgrades) are not served. */
+ * may simply sleep while waiting for more output. attach and port-forward are not served. */
 #define _GNU_SOURCE
 #include "node/kubeletserver.h"
 
+#include "node/execsession.h"
+#include "node/podproto.h"
 #include "node/podjson.h"
 #include "node/podworker.h"
 #include "util/fileio.h"
@@ -22,6 +28,9 @@
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +40,34 @@
 #define PEM_MAX        (64 * 1024)
 #define LOG_READ_MAX   (16 * 1024 * 1024) /* a non-follow answer holds at most this much */
 #define FOLLOW_POLL_US (200 * 1000)
+#define EXEC_MAX_ARGS  1024
+/* Per connection. MHD forwards an upgraded (exec) TLS connection through buffers carved from
+ * what the request left of this pool; at the default 32 KiB that is a few bytes per syscall. */
+#define CONNECTION_MEMORY (512 * 1024)
+#define EXEC_STOP_WAIT_S  5
+
+/* One exec from the HTTP request to the end of its SPDY session. */
+struct exec_job {
+    struct krc_kubeletserver *ks;
+    struct exec_job *next; /* in ks->execs once upgraded */
+    struct krc_exec_request req;
+    char socket_path[1200];
+    char container[KRC_POD_NAME_MAX];
+    const char *argv[EXEC_MAX_ARGS + 1];
+    char *argv_store[EXEC_MAX_ARGS];
+    char *extra;
+    size_t extra_len;
+    int sock;
+    struct MHD_UpgradeResponseHandle *urh;
+};
 
 struct krc_kubeletserver {
     struct MHD_Daemon *daemon;
     struct krc_agent *agent;
     struct krc_strbuf cert, key, ca;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct exec_job *execs; /* running sessions, guarded by mu */
 };
 
 /* The pod directory of ns/name on this node, from the worker list. */
@@ -131,6 +163,28 @@ static int still_writing(struct follow *f)
     return running;
 }
 
+/* The supervisor rotated the file we follow (logrotate.h): once we have read what it wrote to
+ * the old file before renaming it, continue at the start of the new <restart>.log. Returns
+ * bytes still read from the old file, 0 after switching, -1 if not rotated. */
+static ssize_t follow_rotation(struct follow *f, char *buf, size_t max)
+{
+    char path[1400];
+    struct stat now, ours;
+    snprintf(path, sizeof(path), "%s/logs/%s/%d.log", f->pod_dir, f->container, f->restart);
+    if (stat(path, &now) != 0 || fstat(f->fd, &ours) != 0 ||
+        (now.st_ino == ours.st_ino && now.st_dev == ours.st_dev))
+        return -1;
+    ssize_t r = read(f->fd, buf, max);
+    if (r > 0)
+        return r;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    close(f->fd);
+    f->fd = fd;
+    return 0;
+}
+
 static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct follow *f = cls;
@@ -141,6 +195,10 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *buf, size_t max)
             return r;
         if (r < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
+        if ((r = follow_rotation(f, buf, max)) > 0)
+            return r;
+        if (r == 0)
+            continue;
         /* EOF: wait for more unless the run ended (check once a second). */
         if (idle % 5 == 4 && !still_writing(f)) {
             r = read(f->fd, buf, max);
@@ -181,6 +239,173 @@ static int client_verified(struct MHD_Connection *c)
     return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
 }
 
+/* --- exec --- */
+
+static void exec_job_free(struct exec_job *j)
+{
+    for (size_t i = 0; i < j->req.argc; i++)
+        free(j->argv_store[i]);
+    free(j->extra);
+    free(j);
+}
+
+static void *exec_thread(void *arg)
+{
+    struct exec_job *j = arg;
+    struct krc_kubeletserver *ks = j->ks;
+    krc_exec_serve(j->sock, j->extra, j->extra_len, &j->req);
+    pthread_mutex_lock(&ks->mu);
+    for (struct exec_job **p = &ks->execs; *p; p = &(*p)->next)
+        if (*p == j) {
+            *p = j->next;
+            break;
+        }
+    pthread_cond_broadcast(&ks->cond);
+    pthread_mutex_unlock(&ks->mu);
+    MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
+    exec_job_free(j);
+    return NULL;
+}
+
+/* MHD hands over the upgraded connection; the session must not run on MHD's thread (it forwards
+ * the TLS data for us once this returns). */
+static void exec_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
+                          size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    struct exec_job *j = cls;
+    struct krc_kubeletserver *ks = j->ks;
+    pthread_t t;
+    pthread_attr_t attr;
+    (void)c;
+    (void)con_cls;
+    j->sock = sock;
+    j->urh = urh;
+    if (extra_len && (j->extra = malloc(extra_len)))
+        memcpy(j->extra, extra, extra_len);
+    j->extra_len = j->extra ? extra_len : 0;
+    pthread_mutex_lock(&ks->mu);
+    j->next = ks->execs;
+    ks->execs = j;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) {
+        rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (rc == 0)
+            rc = pthread_create(&t, &attr, exec_thread, j);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0)
+        ks->execs = j->next;
+    pthread_mutex_unlock(&ks->mu);
+    if (rc != 0) {
+        KRC_LOG_WARN("exec: no thread for the session", "error", strerror(rc));
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        exec_job_free(j);
+    }
+}
+
+static enum MHD_Result collect_command(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct exec_job *j = cls;
+    (void)kind;
+    if (strcmp(key, "command") != 0 || !value)
+        return MHD_YES;
+    if (j->req.argc == EXEC_MAX_ARGS)
+        return MHD_NO;
+    char *copy = strdup(value);
+    if (!copy)
+        return MHD_NO;
+    j->argv_store[j->req.argc] = copy;
+    j->argv[j->req.argc++] = copy;
+    j->argv[j->req.argc] = NULL;
+    return MHD_YES;
+}
+
+/* 1 if one of the X-Stream-Protocol-Version headers (repeated or comma-separated) is ours. */
+static enum MHD_Result find_protocol(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    int *found = cls;
+    (void)kind;
+    if (strcasecmp(key, "X-Stream-Protocol-Version") != 0 || !value)
+        return MHD_YES;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", value);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        if (strcmp(t, KRC_EXEC_PROTOCOL) == 0)
+            *found = 1;
+    return MHD_YES;
+}
+
+static int flag_arg(struct MHD_Connection *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    return v && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0);
+}
+
+static enum MHD_Result handle_exec(struct krc_kubeletserver *ks, struct MHD_Connection *c,
+                                   const char *url)
+{
+    char ns[254], pod[254], dir[1024];
+    struct exec_job *j = calloc(1, sizeof(*j));
+    enum MHD_Result ret;
+    if (!j)
+        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    j->ks = ks;
+    j->req.argv = j->argv;
+    j->req.container = j->container;
+    j->req.socket_path = j->socket_path;
+    j->req.tty = flag_arg(c, "tty");
+    j->req.in = flag_arg(c, "input"); /* core/v1 ExecStdinParam and friends */
+    j->req.out = flag_arg(c, "output");
+    j->req.err = flag_arg(c, "error") && !j->req.tty;
+    const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+    int have_protocol = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, find_protocol, &have_protocol);
+    if (sscanf(url, "/exec/%253[^/]/%253[^/]/%63[^/?]", ns, pod, j->container) != 3) {
+        ret = reply(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    } else if (!pod_dir(ks->agent, ns, pod, dir, sizeof(dir))) {
+        ret = reply(c, MHD_HTTP_NOT_FOUND, "pod not found on this node\n");
+    } else if (MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_command, j) < 0 ||
+               j->req.argc == 0 || j->req.argc >= EXEC_MAX_ARGS) {
+        ret = reply(c, MHD_HTTP_BAD_REQUEST, "command: 1 to 1023 arguments required\n");
+    } else if (!j->req.in && !j->req.out && !j->req.err) {
+        ret = reply(c, MHD_HTTP_BAD_REQUEST,
+                    "you must specify at least 1 of stdin, stdout, stderr\n");
+    } else if (!upgrade || strcasecmp(upgrade, "SPDY/3.1") != 0) {
+        ret = reply(c, MHD_HTTP_BAD_REQUEST,
+                    "unable to upgrade: missing upgrade headers in request (SPDY/3.1 only)\n");
+    } else if (!have_protocol) {
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            strlen("unable to upgrade: unable to negotiate protocol\n"),
+            (void *)(uintptr_t) "unable to upgrade: unable to negotiate protocol\n",
+            MHD_RESPMEM_PERSISTENT);
+        if (!r) {
+            ret = MHD_NO;
+        } else {
+            MHD_add_response_header(r, "X-Accepted-Stream-Protocol-Versions", KRC_EXEC_PROTOCOL);
+            ret = MHD_queue_response(c, MHD_HTTP_FORBIDDEN, r);
+            MHD_destroy_response(r);
+        }
+    } else {
+        snprintf(j->socket_path, sizeof(j->socket_path), "%s/%s", dir, KRC_PODPROTO_SOCKET);
+        struct MHD_Response *r = MHD_create_response_for_upgrade(exec_upgraded, j);
+        if (!r)
+            return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+        MHD_add_response_header(r, "X-Stream-Protocol-Version", KRC_EXEC_PROTOCOL);
+        ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+        MHD_destroy_response(r);
+        /* j is the upgrade handler's now (not called if the response never goes out: then j
+         * leaks, bounded by failed upgrades) */
+        return ret;
+    }
+    exec_job_free(j);
+    return ret;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
@@ -195,6 +420,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (!client_verified(c))
         return reply(c, MHD_HTTP_UNAUTHORIZED, "client certificate required\n");
+    if (strncmp(url, "/exec/", 6) == 0 && (!strcmp(method, "POST") || !strcmp(method, "GET")))
+        return handle_exec(ks, c, url);
     if (strcmp(method, "GET") != 0)
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
     char ns[254], pod[254], ctr[KRC_POD_NAME_MAX];
@@ -257,6 +484,10 @@ int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file
     if (!ks)
         return krc_error_set(err, KRC_ENOMEM, "kubelet server: out of memory");
     ks->agent = a;
+    if (pthread_mutex_init(&ks->mu, NULL) != 0 || pthread_cond_init(&ks->cond, NULL) != 0) {
+        free(ks);
+        return krc_error_set(err, KRC_ENOMEM, "kubelet server: no mutex");
+    }
     krc_strbuf_init(&ks->cert, PEM_MAX);
     krc_strbuf_init(&ks->key, PEM_MAX);
     krc_strbuf_init(&ks->ca, PEM_MAX);
@@ -273,10 +504,12 @@ int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file
         goto fail;
     }
     ks->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, 0, NULL,
-        NULL, handle, ks, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_HTTPS_MEM_CERT, ks->cert.buf,
-        MHD_OPTION_HTTPS_MEM_KEY, ks->key.buf, MHD_OPTION_HTTPS_MEM_TRUST, ks->ca.buf,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
+            MHD_ALLOW_UPGRADE,
+        0, NULL, NULL, handle, ks, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_HTTPS_MEM_CERT,
+        ks->cert.buf, MHD_OPTION_HTTPS_MEM_KEY, ks->key.buf, MHD_OPTION_HTTPS_MEM_TRUST, ks->ca.buf,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
     if (!ks->daemon) {
         rc =
             krc_error_set(err, KRC_EIO, "kubelet server: cannot listen on %s:%d", a->gateway, port);
@@ -293,8 +526,20 @@ void krc_kubeletserver_stop(struct krc_kubeletserver *ks)
 {
     if (!ks)
         return;
+    /* End running exec sessions first: MHD waits for upgraded connections to be closed. */
+    pthread_mutex_lock(&ks->mu);
+    for (struct exec_job *j = ks->execs; j; j = j->next)
+        shutdown(j->sock, SHUT_RDWR);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += EXEC_STOP_WAIT_S;
+    while (ks->execs && pthread_cond_timedwait(&ks->cond, &ks->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&ks->mu);
     if (ks->daemon)
         MHD_stop_daemon(ks->daemon);
+    pthread_mutex_destroy(&ks->mu);
+    pthread_cond_destroy(&ks->cond);
     krc_strbuf_release(&ks->cert);
     krc_strbuf_release(&ks->key);
     krc_strbuf_release(&ks->ca);

@@ -1,6 +1,7 @@
 /* node.c - opening and tearing down a node agent's local resources (see node.h). */
 #include "node/node_internal.h"
 
+#include "node/logrotate.h"
 #include "util/log.h"
 
 #include <errno.h>
@@ -35,6 +36,52 @@ static int make_dirs(const char *path, struct krc_error *err)
             return rc;
     }
     return make_dir(buf, 0700, err);
+}
+
+/* The node's cgroup parents are fixed by the first open of its state root and recorded there:
+ * they are derived from the opener's own cgroup, and a later opener (a restarted agent, or
+ * `kuberay-node cleanup`) may run in another one (a shell job, a systemd unit) and must find the
+ * same parents to put pods in and to remove. Format: the mode, then one directory per line. */
+#define CGROUP_PARENTS_FILE "cgroup-parents"
+
+static int load_cgroup_parents(struct krc_node *n)
+{
+    char path[PATH_MAX], line[PATH_MAX];
+    struct krc_cgroup_root r;
+    int mode;
+    memset(&r, 0, sizeof(r));
+    snprintf(path, sizeof(path), "%s/%s", n->state_root, CGROUP_PARENTS_FILE);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    int ok = fscanf(f, "%d\n", &mode) == 1 && (mode == KRC_CGROUP_V1 || mode == KRC_CGROUP_V2);
+    while (ok && fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (r.n_dirs == KRC_SANDBOX_MAX_CGROUPS || line[0] != '/' || access(line, F_OK) != 0)
+            ok = 0;
+        else
+            snprintf(r.dirs[r.n_dirs++], sizeof(r.dirs[0]), "%s", line);
+    }
+    fclose(f);
+    if (!ok || r.n_dirs == 0)
+        return -1;
+    r.mode = (enum krc_cgroup_mode)mode;
+    n->cgroups = r;
+    return 0;
+}
+
+static void save_cgroup_parents(const struct krc_node *n)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", n->state_root, CGROUP_PARENTS_FILE);
+    FILE *f = fopen(path, "we");
+    int ok = f && fprintf(f, "%d\n", (int)n->cgroups.mode) > 0;
+    for (size_t i = 0; ok && i < n->cgroups.n_dirs; i++)
+        ok = fprintf(f, "%s\n", n->cgroups.dirs[i]) > 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    if (!ok)
+        KRC_LOG_WARN("could not record the cgroup parents", "path", path, "error", strerror(errno));
 }
 
 static int resolve_exe(const char *given, char *out, struct krc_error *err)
@@ -79,6 +126,8 @@ int krc_node_open(const struct krc_node_config *cfg, struct krc_node **out, stru
     snprintf(n->ipam_dir, sizeof(n->ipam_dir), "%s/ipam", n->state_root);
     snprintf(n->bridge, sizeof(n->bridge), "%s", bridge);
     n->ipam.dir = n->ipam_dir;
+    n->log_max_size = cfg->log_max_size > 0 ? cfg->log_max_size : KRC_LOG_MAX_SIZE_DEFAULT;
+    n->log_max_files = cfg->log_max_files > 0 ? cfg->log_max_files : KRC_LOG_MAX_FILES_DEFAULT;
     if (cfg->pod_path && !(n->pod_path = strdup(cfg->pod_path))) {
         rc = krc_error_set(err, KRC_ENOMEM, "node: out of memory");
         goto fail;
@@ -94,12 +143,17 @@ int krc_node_open(const struct krc_node_config *cfg, struct krc_node **out, stru
     krc_ipam_format(n->ipam.net.gateway, n->gateway);
     snprintf(parent, sizeof(parent), "kuberay-node-%s", name);
     struct krc_error cgerr;
-    if (krc_cgroup_root_init(&n->cgroups, "/sys/fs/cgroup",
-                             cfg->cgroup_parent ? cfg->cgroup_parent : parent, &cgerr) != 0 &&
-        !cgroup_warned) {
+    if (load_cgroup_parents(n) == 0) {
+        /* recorded by the first open */
+    } else if (krc_cgroup_root_init(&n->cgroups, "/sys/fs/cgroup",
+                                    cfg->cgroup_parent ? cfg->cgroup_parent : parent,
+                                    &cgerr) != 0) {
+        if (!cgroup_warned)
+            KRC_LOG_WARN("pods run without CPU and memory limits: no usable cgroup", "error",
+                         cgerr.msg);
         cgroup_warned = 1;
-        KRC_LOG_WARN("pods run without CPU and memory limits: no usable cgroup", "error",
-                     cgerr.msg);
+    } else {
+        save_cgroup_parents(n);
     }
     *out = n;
     return 0;
@@ -129,6 +183,10 @@ int krc_node_teardown(struct krc_node *node, struct krc_error *err)
         else if (rc == 0)
             rc = krc_error_set(err, e2.code, "%s", e2.msg);
     }
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", node->state_root, CGROUP_PARENTS_FILE) <
+            sizeof(path) &&
+        unlink(path) != 0 && errno != ENOENT && rc == 0)
+        rc = krc_error_set(err, KRC_EIO, "remove %s: %s", path, strerror(errno));
     if ((size_t)snprintf(path, sizeof(path), "%s/last", node->ipam_dir) < sizeof(path) &&
         unlink(path) != 0 && errno != ENOENT && rc == 0)
         rc = krc_error_set(err, KRC_EIO, "remove %s: %s", path, strerror(errno));

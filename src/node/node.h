@@ -22,6 +22,9 @@ struct krc_node_config {
     const char *supervisor_exe; /* the kuberay-node binary; NULL = this process's executable */
     const char *cgroup_parent;  /* default "kuberay-node-<name>", relative to the agent's own
                                    cgroup; absolute ("/kubepods") = from the hierarchy root */
+    long long log_max_size;     /* container log rotation size in bytes; 0 = 10 MiB, as the
+                                   kubelet's containerLogMaxSize (logrotate.h) */
+    int log_max_files;          /* files kept per container start; 0 = 5 (containerLogMaxFiles) */
 };
 
 struct krc_node;

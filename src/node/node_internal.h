@@ -19,6 +19,8 @@ struct krc_node {
     char gateway[KRC_IPAM_ADDR_MAX];
     char *pod_path;
     char supervisor_exe[PATH_MAX];
+    long long log_max_size; /* passed to each pod supervisor (logrotate.h) */
+    int log_max_files;
     struct krc_ipam ipam; /* ipam.dir points at ipam_dir */
     struct krc_cgroup_root cgroups;
 };

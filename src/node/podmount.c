@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "node/podmount.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,10 +119,104 @@ static int make_dirs(const char *path, struct krc_error *err)
     }
 }
 
-/* Makes sure a mount point of the right type exists at target. */
-static int make_target(const char *target, int is_dir, struct krc_error *err)
+int krc_podmount_in_pod(const char *dir, const struct krc_podmount_op *done, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (done[i].kind != KRC_PODMOUNT_PROC && under(dir, done[i].target))
+            return 1;
+    return 0;
+}
+
+/* The deepest existing ancestor directory of path (which does not exist) into out. */
+static void existing_ancestor(const char *path, char *out, size_t len)
 {
     struct stat st;
+    snprintf(out, len, "%s", path);
+    for (;;) {
+        char *slash = strrchr(out, '/');
+        if (!slash || slash == out) {
+            snprintf(out, len, "/");
+            return;
+        }
+        *slash = '\0';
+        if (stat(out, &st) == 0)
+            return;
+    }
+}
+
+/* Recreates entry name of dir in the skeleton at staging: symlinks copied, everything else a
+ * recursive bind mount on an empty directory or file. */
+static int skeleton_entry(const char *dir, const char *staging, const char *name,
+                          struct krc_error *err)
+{
+    char from[PATH_CAP], to[PATH_CAP], link[PATH_CAP];
+    struct stat st;
+    if ((size_t)snprintf(from, sizeof(from), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name) >=
+            sizeof(from) ||
+        (size_t)snprintf(to, sizeof(to), "%s/%s", staging, name) >= sizeof(to))
+        return krc_error_set(err, KRC_EINVAL, "skeleton of %s: path too long", dir);
+    if (lstat(from, &st) != 0)
+        return 0; /* gone meanwhile */
+    if (S_ISLNK(st.st_mode)) {
+        ssize_t n = readlink(from, link, sizeof(link) - 1);
+        if (n < 0)
+            return krc_error_set(err, KRC_EIO, "readlink %s: %s", from, strerror(errno));
+        link[n] = '\0';
+        if (symlink(link, to) != 0)
+            return krc_error_set(err, KRC_EIO, "symlink %s: %s", to, strerror(errno));
+        return 0;
+    }
+    if (S_ISDIR(st.st_mode) ? mkdir(to, st.st_mode & 07777) != 0
+                            : mknod(to, S_IFREG | 0600, 0) != 0)
+        return krc_error_set(err, KRC_EIO, "skeleton %s: %s", to, strerror(errno));
+    if (mount(from, to, NULL, MS_BIND | MS_REC, NULL) != 0)
+        return krc_error_set(err, KRC_EIO, "skeleton: bind %s: %s", from, strerror(errno));
+    return 0;
+}
+
+/* Replaces dir, in this mount namespace only, by a writable tmpfs that shows the same entries
+ * (see podmount.h). */
+static int skeleton(const char *dir, const char *staging, struct krc_error *err)
+{
+    struct stat st;
+    char data[32];
+    if (stat(dir, &st) != 0)
+        return krc_error_set(err, KRC_EIO, "stat %s: %s", dir, strerror(errno));
+    snprintf(data, sizeof(data), "mode=%o", (unsigned)(st.st_mode & 07777));
+    if ((mkdir(staging, 0700) != 0 && errno != EEXIST) ||
+        mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NODEV, data) != 0)
+        return krc_error_set(err, KRC_EIO, "skeleton of %s: tmpfs at %s: %s", dir, staging,
+                             strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d)
+        return krc_error_set(err, KRC_EIO, "skeleton: open %s: %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            rc = skeleton_entry(dir, staging, e->d_name, err);
+    closedir(d);
+    if (rc)
+        return rc;
+    if (strcmp(dir, "/") != 0) {
+        if (mount(staging, dir, NULL, MS_MOVE, NULL) != 0)
+            return krc_error_set(err, KRC_EIO, "skeleton: move onto %s: %s", dir, strerror(errno));
+        return 0;
+    }
+    /* The root itself: move the skeleton onto / and make it our root (as switch_root does). */
+    if (chdir(staging) != 0 || mount(staging, "/", NULL, MS_MOVE, NULL) != 0 || chroot(".") != 0 ||
+        chdir("/") != 0)
+        return krc_error_set(err, KRC_EIO, "skeleton: switch root: %s", strerror(errno));
+    return 0;
+}
+
+/* Makes sure a mount point of the right type exists at target, creating it only where the pod
+ * alone sees it (done: the mounts applied so far). */
+static int make_target(const char *target, int is_dir, const struct krc_podmount_op *done,
+                       size_t n_done, const char *staging, struct krc_error *err)
+{
+    struct stat st;
+    char base[PATH_CAP];
     if (stat(target, &st) == 0) {
         if ((S_ISDIR(st.st_mode) != 0) != (is_dir != 0))
             return krc_error_set(err, KRC_EINVAL,
@@ -129,6 +224,15 @@ static int make_target(const char *target, int is_dir, struct krc_error *err)
                                  "is not",
                                  target);
         return 0;
+    }
+    existing_ancestor(target, base, sizeof(base));
+    if (!krc_podmount_in_pod(base, done, n_done)) {
+        if (!staging)
+            return krc_error_set(err, KRC_EINVAL, "mount %s: missing, and no staging directory",
+                                 target);
+        int rc = skeleton(base, staging, err);
+        if (rc)
+            return rc;
     }
     if (is_dir)
         return make_dirs(target, err);
@@ -148,10 +252,11 @@ static int make_target(const char *target, int is_dir, struct krc_error *err)
     return 0;
 }
 
-static int mount_tmpfs(const struct krc_podmount_op *op, struct krc_error *err)
+static int mount_tmpfs(const struct krc_podmount_op *op, size_t n_done, const char *staging,
+                       struct krc_error *err)
 {
     char data[64];
-    int rc = make_target(op->target, 1, err);
+    int rc = make_target(op->target, 1, op - n_done, n_done, staging, err);
     if (rc)
         return rc;
     if (op->size)
@@ -164,14 +269,15 @@ static int mount_tmpfs(const struct krc_podmount_op *op, struct krc_error *err)
     return 0;
 }
 
-static int mount_bind(const struct krc_podmount_op *op, int srcfd, struct krc_error *err)
+static int mount_bind(const struct krc_podmount_op *op, int srcfd, size_t n_done,
+                      const char *staging, struct krc_error *err)
 {
     struct stat st;
     char src[64];
     if (fstat(srcfd, &st) != 0)
         return krc_error_set(err, KRC_EIO, "mount %s: stat source %s: %s", op->target, op->source,
                              strerror(errno));
-    int rc = make_target(op->target, S_ISDIR(st.st_mode), err);
+    int rc = make_target(op->target, S_ISDIR(st.st_mode), op - n_done, n_done, staging, err);
     if (rc)
         return rc;
     snprintf(src, sizeof(src), "/proc/self/fd/%d", srcfd);
@@ -183,7 +289,8 @@ static int mount_bind(const struct krc_podmount_op *op, int srcfd, struct krc_er
     return 0;
 }
 
-int krc_podmount_apply(const struct krc_podmount_op *ops, size_t n, struct krc_error *err)
+int krc_podmount_apply(const struct krc_podmount_op *ops, size_t n, const char *staging,
+                       struct krc_error *err)
 {
     int rc = 0;
     int *fds = malloc((n ? n : 1) * sizeof(*fds));
@@ -213,10 +320,10 @@ int krc_podmount_apply(const struct krc_podmount_op *ops, size_t n, struct krc_e
                                    strerror(errno));
             break;
         case KRC_PODMOUNT_TMPFS:
-            rc = mount_tmpfs(&ops[i], err);
+            rc = mount_tmpfs(&ops[i], i, staging, err);
             break;
         case KRC_PODMOUNT_BIND:
-            rc = mount_bind(&ops[i], fds[i], err);
+            rc = mount_bind(&ops[i], fds[i], i, staging, err);
             break;
         }
     }

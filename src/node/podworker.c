@@ -601,6 +601,8 @@ static void *worker_main(void *arg)
         update_hosts(w);
         refresh_statuses(w);
         step_containers(w);
+        if (w->vols && krc_volumes_refresh(a, w->pod, w->vols, &err) != 0)
+            log_err(w, "refreshing a volume failed", &err);
         write_status(w);
     }
 out:

@@ -382,10 +382,13 @@ static int load_record(struct krc_sandbox *sb, struct krc_error *err)
 static pid_t spawn_supervisor(struct krc_sandbox *sb, int child_fd, int *pidfd,
                               struct krc_error *err)
 {
-    char fdstr[16];
+    char fdstr[16], maxsize[24], maxfiles[16];
     snprintf(fdstr, sizeof(fdstr), "%d", child_fd);
+    snprintf(maxsize, sizeof(maxsize), "%lld", sb->node->log_max_size);
+    snprintf(maxfiles, sizeof(maxfiles), "%d", sb->node->log_max_files);
     const char *argv[] = {
-        "kuberay-node", "pod-supervisor", "--state-dir", sb->dir, "--sync-fd", fdstr, NULL};
+        "kuberay-node",   "pod-supervisor", "--state-dir",     sb->dir,  "--sync-fd", fdstr,
+        "--log-max-size", maxsize,          "--log-max-files", maxfiles, NULL};
     union {
         const char **c;
         char *const *m;

@@ -13,10 +13,22 @@
  * made itself a session leader escapes the group and lives until the pod ends; per-container
  * cgroups would close that gap at the cost of a cgroup per container.
  *
+ * exec (kubectl exec) is a request whose connection stays open: the agent passes the process's
+ * stdin, stdout and stderr (pipes, or one pty slave) with SCM_RIGHTS, we fork the command with
+ * the container's environment and workingDir (kept from its start request) as our child, so it
+ * is in every namespace and the cgroup of the pod, and answer with its exit code when we reap
+ * it. If the agent's end closes first (the user went away) the process group is killed.
+ *
+ * A container's stdout and stderr go to one pipe we read in the same loop and append to its log
+ * file, rotating it by size (logrotate.h); a container writing faster than we copy waits on the
+ * pipe. Letting the container write the file directly would spare the copy but leave rotation
+ * to copy-and-truncate, which loses what is written in between.
+ *
  * _GNU_SOURCE for signalfd's siginfo, sethostname and SO_PEERCRED's struct ucred. */
 #define _GNU_SOURCE
 #include "node/supervisor.h"
 
+#include "node/logrotate.h"
 #include "node/podenv.h"
 #include "node/podjson.h"
 #include "node/podmount.h"
@@ -24,6 +36,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +56,8 @@
 
 enum {
     MAX_CLIENTS = 16,
+    MAX_EXECS = 32,
+    EXEC_FDS = 3, /* stdin, stdout, stderr */
     SYNC_TIMEOUT_MS = 30000,
     CLIENT_SEND_TIMEOUT_S = 2,
     CLIENT_IDLE_MS = 10000, /* a connection must deliver its request line within this */
@@ -53,12 +69,25 @@ enum {
 struct container {
     struct krc_container_status st;
     long long kill_at_ms; /* monotonic deadline for SIGKILL; 0 = none */
+    json_t *spec_doc;     /* the start request's container spec, for exec's env and workdir */
+    int out_fd;           /* read end of the container's stdout+stderr pipe; -1 at EOF */
+    int log_fd;           /* its current log file */
+    long long log_size;
+    unsigned log_seq; /* rotations so far of this start */
 };
 
 struct client {
     int fd;
     long long deadline_ms; /* closed if the request line is not complete by then */
     struct krc_strbuf in;
+    int fds[EXEC_FDS]; /* received with SCM_RIGHTS; -1 = none */
+    int nfds;
+};
+
+/* A running exec: fd is the requesting connection (-1 once the agent closed it). */
+struct exec_proc {
+    pid_t pid; /* 0 = free slot */
+    int fd;
 };
 
 struct supervisor {
@@ -71,6 +100,9 @@ struct supervisor {
     int sigfd;
     int listenfd;
     struct client clients[MAX_CLIENTS];
+    struct exec_proc execs[MAX_EXECS];
+    long long log_max_size;
+    int log_max_files;
     struct container containers[KRC_POD_MAX_CONTAINERS];
     size_t n_containers;
     int shutting_down;
@@ -137,6 +169,33 @@ static size_t running_count(const struct supervisor *s)
 
 /* --- reaping and signals --- */
 
+static void respond(int fd, json_t *resp);
+
+/* 1 if pid was an exec: its requester gets {"ok":true,"exit_code":N} and the slot is freed. */
+static int exec_reaped(struct supervisor *s, pid_t pid, int wst)
+{
+    for (int i = 0; i < MAX_EXECS; i++) {
+        struct exec_proc *e = &s->execs[i];
+        if (e->pid != pid)
+            continue;
+        int code = WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst);
+        /* Whatever it left in its session goes with it, as with a runtime's exec. */
+        if (kill(-pid, SIGKILL) != 0 && errno != ESRCH)
+            KRC_LOG_WARN("kill exec group", "error", strerror(errno));
+        if (e->fd >= 0) {
+            json_t *resp = json_pack("{s:b,s:i}", "ok", 1, "exit_code", code);
+            if (resp)
+                respond(e->fd, resp);
+            json_decref(resp);
+            close(e->fd);
+        }
+        e->pid = 0;
+        e->fd = -1;
+        return 1;
+    }
+    return 0;
+}
+
 static void reap(struct supervisor *s)
 {
     int changed = 0;
@@ -145,6 +204,8 @@ static void reap(struct supervisor *s)
         pid_t pid = waitpid(-1, &wst, WNOHANG);
         if (pid <= 0)
             break;
+        if (exec_reaped(s, pid, wst))
+            continue;
         for (size_t i = 0; i < s->n_containers; i++) {
             struct container *c = &s->containers[i];
             if (c->st.state != KRC_CONTAINER_RUNNING || c->st.pid != pid)
@@ -262,9 +323,10 @@ struct exec_failure {
     int err;
 };
 
-/* In the forked child: only async-signal-safe calls until execve. Never returns. */
-static void exec_child(int devnull, int logfd, int report, const char *workdir, const char *path,
-                       const char *const *argv, const char *const *envp)
+/* In the forked child: only async-signal-safe calls until execve. Never returns. stdio are the
+ * new stdin, stdout and stderr; with tty they are one pty slave, made the controlling terminal. */
+static void exec_child(const int stdio[EXEC_FDS], int tty, int report, const char *workdir,
+                       const char *path, const char *const *argv, const char *const *envp)
 {
     struct exec_failure f = {3, 0};
     sigset_t none;
@@ -275,8 +337,8 @@ static void exec_child(int devnull, int logfd, int report, const char *workdir, 
     for (int sig = 1; sig < NSIG; sig++)
         sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP, RT internals */
     if (sigprocmask(SIG_SETMASK, &none, NULL) != 0 || setsid() < 0 ||
-        dup2(devnull, STDIN_FILENO) < 0 || dup2(logfd, STDOUT_FILENO) < 0 ||
-        dup2(logfd, STDERR_FILENO) < 0)
+        dup2(stdio[0], STDIN_FILENO) < 0 || dup2(stdio[1], STDOUT_FILENO) < 0 ||
+        dup2(stdio[2], STDERR_FILENO) < 0 || (tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0))
         goto fail;
     f.stage = 1;
     if (chdir(workdir ? workdir : "/") != 0)
@@ -310,21 +372,130 @@ static int open_log(struct supervisor *s, const char *name, int restart, struct 
     return fd;
 }
 
+/* --- container output --- */
+
+/* Deletes the rotated files of this start that retention no longer keeps. */
+static void prune_logs(struct supervisor *s, struct container *c)
+{
+    char rel[KRC_POD_NAME_MAX + 64];
+    unsigned keep_from = krc_logrotate_keep_from(c->log_seq, s->log_max_files);
+    snprintf(rel, sizeof(rel), "logs/%s", c->st.name);
+    int dfd = openat(s->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    struct dirent *e;
+    if (!d) {
+        if (dfd >= 0)
+            close(dfd);
+        return;
+    }
+    while ((e = readdir(d))) {
+        int restart;
+        unsigned seq;
+        if (krc_logrotate_parse(e->d_name, &restart, &seq) == KRC_LOGFILE_ROTATED &&
+            restart == c->st.restart_count && seq < keep_from &&
+            unlinkat(dirfd(d), e->d_name, 0) != 0)
+            KRC_LOG_WARN("could not delete a rotated log", "file", e->d_name, "error",
+                         strerror(errno));
+    }
+    closedir(d);
+}
+
+/* <restart>.log becomes <restart>.log.<seq> and a new <restart>.log is opened. On failure the
+ * container keeps writing to the old file (and we try again at the next write). */
+static void rotate_log(struct supervisor *s, struct container *c)
+{
+    char from[KRC_POD_NAME_MAX + 64], to[KRC_POD_NAME_MAX + 64], name[48];
+    struct krc_error err;
+    krc_logrotate_name(name, sizeof(name), c->st.restart_count, 0);
+    snprintf(from, sizeof(from), "logs/%s/%s", c->st.name, name);
+    krc_logrotate_name(name, sizeof(name), c->st.restart_count, c->log_seq + 1);
+    snprintf(to, sizeof(to), "logs/%s/%s", c->st.name, name);
+    if (renameat(s->dirfd, from, s->dirfd, to) != 0) {
+        KRC_LOG_WARN("could not rotate a log", "file", from, "error", strerror(errno));
+        return;
+    }
+    c->log_seq++;
+    int fd = open_log(s, c->st.name, c->st.restart_count, &err);
+    if (fd < 0) {
+        KRC_LOG_WARN("could not open a new log after rotation", "error", err.msg);
+        return;
+    }
+    close(c->log_fd);
+    c->log_fd = fd;
+    c->log_size = 0;
+    prune_logs(s, c);
+}
+
+/* Copies what the container wrote (one read) to its log; at EOF closes the pipe. */
+static void pump_output(struct supervisor *s, struct container *c)
+{
+    char buf[65536];
+    ssize_t n = read(c->out_fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        close(c->out_fd);
+        c->out_fd = -1;
+        return;
+    }
+    for (ssize_t off = 0; off < n;) {
+        ssize_t w = write(c->log_fd, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            KRC_LOG_WARN("container log write failed", "container", c->st.name, "error",
+                         strerror(errno));
+            break;
+        }
+        off += w;
+    }
+    c->log_size += n;
+    if (s->log_max_size > 0 && c->log_size >= s->log_max_size)
+        rotate_log(s, c);
+}
+
+/* Copies everything still in the pipe (the container is gone) and closes both ends. */
+static void drain_output(struct supervisor *s, struct container *c)
+{
+    while (c->out_fd >= 0) {
+        struct pollfd p = {.fd = c->out_fd, .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            break;
+        pump_output(s, c);
+    }
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    if (c->log_fd >= 0)
+        close(c->log_fd);
+    c->out_fd = c->log_fd = -1;
+}
+
+/* The environment a process of the container gets: defaults (PATH, HOSTNAME, HOME) with the
+ * spec's env on top. buf holds the defaults; *envp is malloc'd (free() it). */
+struct env_defaults {
+    char buf[3][PATH_MAX + 16];
+};
+
+static int container_env(struct supervisor *s, const struct krc_container_spec *spec,
+                         struct env_defaults *d, const char ***envp, struct krc_error *err)
+{
+    const char *defaults[3] = {d->buf[0], d->buf[1], d->buf[2]};
+    snprintf(d->buf[0], sizeof(d->buf[0]), "PATH=%s", s->rec.path ? s->rec.path : DEFAULT_PATH);
+    snprintf(d->buf[1], sizeof(d->buf[1]), "HOSTNAME=%s", s->hostname);
+    snprintf(d->buf[2], sizeof(d->buf[2]), "HOME=/root");
+    return krc_podenv_merge(defaults, 3, spec->env, spec->envc, envp, err);
+}
+
 /* Forks and execs the container; on success fills c->st. On failure records the container as
  * exited with code 128 and the message (as runtimes report StartError) and returns the error. */
 static int spawn(struct supervisor *s, struct container *c, const struct krc_container_spec *spec,
                  struct krc_error *err)
 {
-    char defaults_buf[3][PATH_MAX + 16];
-    const char *defaults[3] = {defaults_buf[0], defaults_buf[1], defaults_buf[2]};
+    struct env_defaults defaults;
     const char **envp = NULL;
     char path[PATH_MAX];
-    int logfd = -1, pipefd[2] = {-1, -1};
-    snprintf(defaults_buf[0], sizeof(defaults_buf[0]), "PATH=%s",
-             s->rec.path ? s->rec.path : DEFAULT_PATH);
-    snprintf(defaults_buf[1], sizeof(defaults_buf[1]), "HOSTNAME=%s", s->hostname);
-    snprintf(defaults_buf[2], sizeof(defaults_buf[2]), "HOME=/root");
-    int rc = krc_podenv_merge(defaults, 3, spec->env, spec->envc, &envp, err);
+    int logfd = -1, pipefd[2] = {-1, -1}, outpipe[2] = {-1, -1};
+    int rc = container_env(s, spec, &defaults, &envp, err);
     if (rc)
         goto out;
     rc = krc_podenv_resolve(spec->argv[0], krc_podenv_get(envp, "PATH"), path, sizeof(path), err);
@@ -335,7 +506,8 @@ static int spawn(struct supervisor *s, struct container *c, const struct krc_con
         rc = logfd;
         goto out;
     }
-    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+    if (pipe2(pipefd, O_CLOEXEC) != 0 || pipe2(outpipe, O_CLOEXEC) != 0 ||
+        fcntl(outpipe[0], F_SETFL, O_NONBLOCK) != 0) {
         rc = krc_error_set(err, KRC_EIO, "container %s: pipe: %s", spec->name, strerror(errno));
         goto out;
     }
@@ -344,10 +516,19 @@ static int spawn(struct supervisor *s, struct container *c, const struct krc_con
         rc = krc_error_set(err, KRC_EIO, "container %s: fork: %s", spec->name, strerror(errno));
         goto out;
     }
-    if (pid == 0)
-        exec_child(s->devnull, logfd, pipefd[1], spec->workdir, path, spec->argv, envp);
+    if (pid == 0) {
+        const int stdio[EXEC_FDS] = {s->devnull, outpipe[1], outpipe[1]};
+        exec_child(stdio, 0, pipefd[1], spec->workdir, path, spec->argv, envp);
+    }
     close(pipefd[1]);
     pipefd[1] = -1;
+    close(outpipe[1]);
+    outpipe[1] = -1;
+    struct stat st;
+    c->out_fd = outpipe[0];
+    c->log_fd = logfd;
+    c->log_size = fstat(logfd, &st) == 0 ? (long long)st.st_size : 0;
+    outpipe[0] = logfd = -1;
     struct exec_failure f;
     ssize_t n;
     do
@@ -382,6 +563,9 @@ out:
         close(pipefd[0]);
     if (pipefd[1] >= 0)
         close(pipefd[1]);
+    for (int i = 0; i < 2; i++)
+        if (outpipe[i] >= 0)
+            close(outpipe[i]);
     if (logfd >= 0)
         close(logfd);
     free(envp);
@@ -416,9 +600,15 @@ static int start_container(struct supervisor *s, json_t *cdoc, json_t *resp, str
     } else {
         c = &s->containers[s->n_containers++];
     }
+    if (c->spec_doc) { /* a restart: output a lingering descendant still writes is dropped */
+        drain_output(s, c);
+        json_decref(c->spec_doc);
+    }
     memset(c, 0, sizeof(*c));
+    c->out_fd = c->log_fd = -1;
     snprintf(c->st.name, sizeof(c->st.name), "%s", spec->name);
     c->st.restart_count = restarts;
+    c->spec_doc = json_incref(cdoc);
     rc = spawn(s, c, spec, err);
     if (rc == 0) {
         char pid[16];
@@ -434,6 +624,98 @@ static int start_container(struct supervisor *s, json_t *cdoc, json_t *resp, str
 out:
     krc_podjson_container_spec_release(&buf);
     return rc;
+}
+
+/* --- exec --- */
+
+/* Forks req's argv in container `name` with stdio = the client's passed fds. On success the
+ * connection moves to an exec slot (answered when the process exits) and *pid is set. */
+static int start_exec(struct supervisor *s, struct client *cl, json_t *req, struct krc_error *err)
+{
+    const char *name = json_string_value(json_object_get(req, "name"));
+    json_t *argv_j = json_object_get(req, "argv");
+    int tty = json_is_true(json_object_get(req, "tty"));
+    struct container *c = name ? find(s, name) : NULL;
+    struct krc_container_spec_buf buf = {0};
+    struct env_defaults defaults;
+    const char **envp = NULL, *argv[KRC_POD_MAX_ARGS + 1];
+    char path[PATH_MAX];
+    int pipefd[2] = {-1, -1}, rc = 0, slot = -1;
+    size_t argc = json_array_size(argv_j);
+    if (!c || c->st.state != KRC_CONTAINER_RUNNING || !c->spec_doc)
+        return krc_error_set(err, KRC_ENOTFOUND, "container %s: not running",
+                             name ? name : "(none)");
+    if (argc == 0 || argc > KRC_POD_MAX_ARGS)
+        return krc_error_set(err, KRC_EINVAL, "exec in %s: argv must have 1 to %d entries", name,
+                             KRC_POD_MAX_ARGS);
+    if (cl->nfds != EXEC_FDS)
+        return krc_error_set(err, KRC_EINVAL, "exec in %s: expected %d file descriptors, got %d",
+                             name, EXEC_FDS, cl->nfds);
+    for (size_t i = 0; i < argc; i++)
+        if (!(argv[i] = json_string_value(json_array_get(argv_j, i))))
+            return krc_error_set(err, KRC_EINVAL, "exec in %s: argv[%zu] is not a string", name, i);
+    argv[argc] = NULL;
+    for (int i = 0; i < MAX_EXECS && slot < 0; i++)
+        if (!s->execs[i].pid)
+            slot = i;
+    if (slot < 0)
+        return krc_error_set(err, KRC_ERANGE, "exec in %s: %d execs running already", name,
+                             MAX_EXECS);
+    if ((rc = krc_podjson_container_spec_decode(c->spec_doc, &buf, err)) ||
+        (rc = container_env(s, &buf.spec, &defaults, &envp, err)) ||
+        (rc = krc_podenv_resolve(argv[0], krc_podenv_get(envp, "PATH"), path, sizeof(path), err)))
+        goto out;
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        rc = krc_error_set(err, KRC_EIO, "exec in %s: pipe: %s", name, strerror(errno));
+        goto out;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = krc_error_set(err, KRC_EIO, "exec in %s: fork: %s", name, strerror(errno));
+        goto out;
+    }
+    if (pid == 0)
+        exec_child(cl->fds, tty, pipefd[1], buf.spec.workdir, path, argv, envp);
+    close(pipefd[1]);
+    pipefd[1] = -1;
+    struct exec_failure f;
+    ssize_t n;
+    do
+        n = read(pipefd[0], &f, sizeof(f));
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)sizeof(f)) {
+        /* reaped later by reap(), which finds no container or exec with this pid */
+        rc = krc_error_set(
+            err, f.err == ENOENT ? KRC_ENOTFOUND : KRC_EIO, "exec in %s: %s %s: %s", name,
+            f.stage == 1   ? "chdir"
+            : f.stage == 2 ? "exec"
+                           : "setup",
+            f.stage == 1 ? (buf.spec.workdir ? buf.spec.workdir : "/") : path, strerror(f.err));
+        goto out;
+    }
+    s->execs[slot].pid = pid;
+    s->execs[slot].fd = cl->fd;
+    cl->fd = -1; /* the exec slot owns the connection now */
+    char pidstr[16];
+    snprintf(pidstr, sizeof(pidstr), "%d", pid);
+    KRC_LOG_INFO("exec started", "container", name, "command", argv[0], "pid", pidstr);
+out:
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    free(envp);
+    krc_podjson_container_spec_release(&buf);
+    return rc;
+}
+
+/* The agent closed an exec's connection: the user went away, so the process goes too. */
+static void exec_abandoned(struct exec_proc *e)
+{
+    if (kill(-e->pid, SIGKILL) != 0 && errno != ESRCH)
+        KRC_LOG_WARN("kill abandoned exec", "error", strerror(errno));
+    close(e->fd);
+    e->fd = -1;
 }
 
 /* --- requests --- */
@@ -508,15 +790,51 @@ static void respond(int fd, json_t *resp)
 
 static void client_close(struct client *c)
 {
-    close(c->fd);
+    if (c->fd >= 0)
+        close(c->fd);
     c->fd = -1;
+    for (int i = 0; i < c->nfds; i++)
+        close(c->fds[i]);
+    c->nfds = 0;
     krc_strbuf_release(&c->in);
+}
+
+/* recv that also takes file descriptors passed with SCM_RIGHTS (at most EXEC_FDS per client;
+ * any beyond are closed). */
+static ssize_t recv_with_fds(struct client *c, char *buf, size_t len)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * EXEC_FDS)];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr msg = {.msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = ctl.buf,
+                         .msg_controllen = sizeof(ctl.buf)};
+    ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+            if (c->nfds < EXEC_FDS)
+                c->fds[c->nfds++] = fd;
+            else
+                close(fd);
+        }
+    }
+    return n;
 }
 
 static void client_readable(struct supervisor *s, struct client *c)
 {
     char chunk[65536];
-    ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+    ssize_t n = recv_with_fds(c, chunk, sizeof(chunk));
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0 || krc_strbuf_add(&c->in, chunk, (size_t)n)) {
@@ -531,8 +849,18 @@ static void client_readable(struct supervisor *s, struct client *c)
     json_t *req = NULL, *resp = json_object();
     int rc = resp ? krc_podproto_decode(c->in.buf, (size_t)(nl - c->in.buf), &req, &err)
                   : krc_error_set(&err, KRC_ENOMEM, "response: out of memory");
-    if (rc == 0)
+    const char *op = rc == 0 ? json_string_value(json_object_get(req, "op")) : NULL;
+    if (rc == 0 && op && strcmp(op, "exec") == 0) {
+        rc = start_exec(s, c, req, &err);
+        if (rc == 0) { /* answered when the process exits */
+            json_decref(resp);
+            json_decref(req);
+            client_close(c);
+            return;
+        }
+    } else if (rc == 0) {
         rc = handle_request(s, req, resp, &err);
+    }
     if (rc == 0) {
         json_object_set_new(resp, "ok", json_true());
     } else {
@@ -577,8 +905,11 @@ static void accept_client(struct supervisor *s)
 static void loop(struct supervisor *s)
 {
     while (!(s->shutting_down && running_count(s) == 0)) {
-        struct pollfd pfd[2 + MAX_CLIENTS];
-        struct client *who[2 + MAX_CLIENTS];
+        enum { MAX_POLL = 2 + MAX_CLIENTS + MAX_EXECS + KRC_POD_MAX_CONTAINERS };
+        struct pollfd pfd[MAX_POLL];
+        struct client *who[MAX_POLL];
+        struct exec_proc *exec_of[MAX_POLL];
+        struct container *out_of[MAX_POLL];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = s->listenfd, .events = POLLIN};
@@ -586,7 +917,25 @@ static void loop(struct supervisor *s)
             if (s->clients[i].fd < 0)
                 continue;
             who[n] = &s->clients[i];
+            exec_of[n] = NULL;
+            out_of[n] = NULL;
             pfd[n++] = (struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
+        }
+        for (int i = 0; i < MAX_EXECS; i++) {
+            if (!s->execs[i].pid || s->execs[i].fd < 0)
+                continue;
+            who[n] = NULL;
+            exec_of[n] = &s->execs[i];
+            out_of[n] = NULL;
+            pfd[n++] = (struct pollfd){.fd = s->execs[i].fd, .events = POLLIN};
+        }
+        for (size_t i = 0; i < s->n_containers; i++) {
+            if (s->containers[i].out_fd < 0)
+                continue;
+            who[n] = NULL;
+            exec_of[n] = NULL;
+            out_of[n] = &s->containers[i];
+            pfd[n++] = (struct pollfd){.fd = s->containers[i].out_fd, .events = POLLIN};
         }
         int ready = poll(pfd, n, poll_timeout(s));
         if (ready < 0 && errno != EINTR) {
@@ -599,9 +948,19 @@ static void loop(struct supervisor *s)
                 handle_signals(s);
             if (pfd[1].revents & POLLIN)
                 accept_client(s);
-            for (nfds_t i = 2; i < n; i++)
-                if (pfd[i].revents)
+            for (nfds_t i = 2; i < n; i++) {
+                if (!pfd[i].revents)
+                    continue;
+                if (out_of[i]) {
+                    if (out_of[i]->out_fd == pfd[i].fd)
+                        pump_output(s, out_of[i]);
+                } else if (who[i]) {
                     client_readable(s, who[i]);
+                } else if (exec_of[i]->fd == pfd[i].fd) {
+                    /* the agent sends nothing after the request: readable means it closed */
+                    exec_abandoned(exec_of[i]);
+                }
+            }
         }
         long long now = now_ms();
         for (int i = 0; i < MAX_CLIENTS; i++)
@@ -613,15 +972,24 @@ static void loop(struct supervisor *s)
 
 /* --- start-up --- */
 
-static int parse_args(int argc, char **argv, const char **dir, int *sync_fd)
+static int parse_args(int argc, char **argv, struct supervisor *s, const char **dir, int *sync_fd)
 {
     *dir = NULL;
     *sync_fd = -1;
     for (int i = 1; i + 1 < argc; i += 2) {
+        char *end;
         if (strcmp(argv[i], "--state-dir") == 0) {
             *dir = argv[i + 1];
+        } else if (strcmp(argv[i], "--log-max-size") == 0) {
+            s->log_max_size = strtoll(argv[i + 1], &end, 10);
+            if (*end || s->log_max_size < 0)
+                return KRC_EINVAL;
+        } else if (strcmp(argv[i], "--log-max-files") == 0) {
+            long v = strtol(argv[i + 1], &end, 10);
+            if (*end || v < 1 || v > INT_MAX)
+                return KRC_EINVAL;
+            s->log_max_files = (int)v;
         } else if (strcmp(argv[i], "--sync-fd") == 0) {
-            char *end;
             long v = strtol(argv[i + 1], &end, 10);
             if (*end || v < 0 || v > INT_MAX)
                 return KRC_EINVAL;
@@ -682,16 +1050,17 @@ static int wait_for_go(int sync_fd, struct krc_error *err)
 
 static int setup_mounts(struct supervisor *s, struct krc_error *err)
 {
-    char hosts[PATH_MAX], resolv[PATH_MAX];
+    char hosts[PATH_MAX], resolv[PATH_MAX], staging[PATH_MAX];
     struct krc_podmount_op *ops = NULL;
     size_t n = 0;
     snprintf(hosts, sizeof(hosts), "%s/hosts", s->state_dir);
     snprintf(resolv, sizeof(resolv), "%s/resolv.conf", s->state_dir);
+    snprintf(staging, sizeof(staging), "%s/staging", s->state_dir);
     const struct krc_sandbox_spec *spec = &s->rec.spec;
     int rc = krc_podmount_plan(spec->mounts, spec->n_mounts, spec->shm_size, spec->tmp_size, hosts,
                                resolv, &ops, &n, err);
     if (rc == 0)
-        rc = krc_podmount_apply(ops, n, err);
+        rc = krc_podmount_apply(ops, n, staging, err);
     free(ops);
     return rc;
 }
@@ -748,9 +1117,14 @@ int krc_supervisor_main(int argc, char **argv)
     s.dirfd = s.devnull = s.sigfd = s.listenfd = -1;
     for (int i = 0; i < MAX_CLIENTS; i++)
         s.clients[i].fd = -1;
+    for (int i = 0; i < MAX_EXECS; i++)
+        s.execs[i].fd = -1;
     krc_error_clear(&err);
-    if (parse_args(argc, argv, &dir, &sync_fd) != 0) {
-        fprintf(stderr, "usage: kuberay-node pod-supervisor --state-dir DIR --sync-fd N\n");
+    s.log_max_size = KRC_LOG_MAX_SIZE_DEFAULT;
+    s.log_max_files = KRC_LOG_MAX_FILES_DEFAULT;
+    if (parse_args(argc, argv, &s, &dir, &sync_fd) != 0) {
+        fprintf(stderr, "usage: kuberay-node pod-supervisor --state-dir DIR --sync-fd N "
+                        "[--log-max-size BYTES] [--log-max-files N]\n");
         return 2;
     }
     if (getpid() != 1) {
@@ -789,6 +1163,13 @@ out:
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (s.clients[i].fd >= 0)
             client_close(&s.clients[i]);
+    for (int i = 0; i < MAX_EXECS; i++)
+        if (s.execs[i].fd >= 0)
+            close(s.execs[i].fd);
+    for (size_t i = 0; i < s.n_containers; i++) {
+        drain_output(&s, &s.containers[i]);
+        json_decref(s.containers[i].spec_doc);
+    }
     if (s.listenfd >= 0)
         close(s.listenfd);
     if (s.sigfd >= 0)

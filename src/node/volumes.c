@@ -7,16 +7,27 @@
  *   hostPath            the host path itself
  * Files live in <state root>/volumes/<pod uid>/<volume>/ and are bind-mounted at each
  * volumeMount's mountPath (subPath supported); the pod has one mount namespace, so the mounts of
- * all its containers are merged. Contents are written once, at pod start: a ConfigMap changed
- * later is not propagated, and tokens are not refreshed (they last expirationSeconds, 1 h by
- * default). */
+ * all its containers are merged.
+ *
+ * configMap, secret, downwardAPI and projected volumes use the kubelet's atomic layout: the files
+ * are in a hidden payload directory ..<timestamp>/, ..data is a symlink to it, and each top-level
+ * name is a symlink into ..data. krc_volumes_refresh (called by the pod worker) rewrites them:
+ * every refresh interval for ConfigMap, Secret and downward API content, and when a projected
+ * service-account token has lived its refresh fraction (kubelet: 80%) of expirationSeconds. A
+ * new payload that differs from the current one is published by renaming a fresh symlink over
+ * ..data, so a reader sees either all old or all new files. subPath mounts keep their first
+ * content, as with the kubelet. */
 #define _GNU_SOURCE
 #include "node/agent.h"
 
+#include "node/volrefresh.h"
 #include "util/base64.h"
+#include "util/fileio.h"
+#include "util/hash.h"
 #include "util/log.h"
 #include "util/quantity.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -24,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct krc_podvolumes {
@@ -34,7 +46,13 @@ struct krc_podvolumes {
     char *strings[KRC_POD_MAX_MOUNTS * 2];
     size_t n_strings;
     json_t *vols; /* name -> {"path": host dir or null, "tmpfs": size} */
+    /* volumes krc_volumes_refresh rewrites: {"vol": spec, "dir", "payload": current payload
+     * name, "digest", "next_ms": next content check, "token_ms": token refresh time or 0} */
+    json_t *refresh;
+    unsigned seq; /* makes payload names unique */
 };
+
+enum { PAYLOAD_NAME_MAX = 64, WALK_DEPTH_MAX = 8 };
 
 static int mkdirs(const char *path, mode_t mode)
 {
@@ -201,14 +219,35 @@ static int write_downward(struct krc_agent *a, json_t *pod, json_t *items, const
     return 0;
 }
 
+/* Copies file rel of the previous payload into dir (a token not yet due for refresh). */
+static int reuse_file(const char *from, const char *dir, const char *rel, struct krc_error *err)
+{
+    char path[2400];
+    struct krc_strbuf content;
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", from, rel) >= sizeof(path))
+        return krc_error_set(err, KRC_EINVAL, "volume file %s: path too long", rel);
+    krc_strbuf_init(&content, 1 << 20);
+    int rc = krc_file_read(path, 1 << 20, &content, err);
+    if (rc == 0)
+        rc = write_file(dir, rel, content.buf, content.len, 0644, err);
+    krc_strbuf_release(&content);
+    return rc;
+}
+
+/* Requests a token for the pod's service account and writes it; *exp_s is its lifetime. With
+ * reuse (the current payload) the token there is kept instead, and *exp_s is 0. */
 static int write_token(struct krc_agent *a, json_t *pod, json_t *src, const char *dir,
-                       struct krc_error *err)
+                       const char *reuse, long long *exp_s, struct krc_error *err)
 {
     const char *ns = krc_json_str(pod, "metadata.namespace");
     const char *sa = krc_json_str(pod, "spec.serviceAccountName");
     const char *audience = krc_json_str(src, "audience");
     const char *path = krc_json_str(src, "path");
     long long exp = krc_json_int(src, "expirationSeconds", 3600);
+    *exp_s = 0;
+    if (reuse && reuse_file(reuse, dir, path ? path : "token", err) == 0)
+        return 0;
+    *exp_s = exp;
     json_t *req =
         json_pack("{s:s,s:s,s:{s:I,s:{s:s,s:s,s:s,s:s}}}", "apiVersion", "authentication.k8s.io/v1",
                   "kind", "TokenRequest", "spec", "expirationSeconds", (json_int_t)exp,
@@ -236,12 +275,212 @@ static int write_token(struct krc_agent *a, json_t *pod, json_t *src, const char
         rc = krc_client_parse_json(&out, &doc, err);
     if (rc == 0) {
         const char *tok = krc_json_str(doc, "status.token");
+        /* the API server may shorten the lifetime (or extend it: --service-account-extend-token-
+         * expiration), and says so in expirationTimestamp */
+        int64_t until = krc_volrefresh_parse_time(krc_json_str(doc, "status.expirationTimestamp"));
+        if (until > 0 && until > krc_agent_now())
+            *exp_s = until - krc_agent_now();
         rc = tok ? write_file(dir, path ? path : "token", tok, strlen(tok), 0644, err)
                  : krc_error_set(err, KRC_EINVAL, "token request: no token in answer");
     }
     json_decref(doc);
     krc_strbuf_release(&out);
     free(body);
+    return rc;
+}
+
+/* The files of a configMap, secret, downwardAPI or projected volume into payload; *exp_s is the
+ * shortest lifetime of a projected token in it (0: none). */
+static int write_contents(struct krc_agent *a, json_t *pod, json_t *vol, const char *payload,
+                          const char *reuse_token, long long *exp_s, struct krc_error *err)
+{
+    const char *ns = krc_json_str(pod, "metadata.namespace");
+    json_t *src;
+    int rc = 0;
+    *exp_s = 0;
+    if (mkdirs(payload, 0755) != 0)
+        return krc_error_set(err, KRC_EIO, "mkdir %s: %s", payload, strerror(errno));
+    if ((src = json_object_get(vol, "configMap")))
+        return write_keys(a, ns, src, 0, 0644, payload, err);
+    if ((src = json_object_get(vol, "secret")))
+        return write_keys(a, ns, src, 1, 0644, payload, err);
+    if ((src = json_object_get(vol, "downwardAPI")))
+        return write_downward(a, pod, json_object_get(src, "items"), payload, err);
+    src = json_object_get(vol, "projected");
+    size_t i;
+    json_t *s;
+    int mode = (int)krc_json_int(src, "defaultMode", 0644);
+    json_array_foreach(json_object_get(src, "sources"), i, s)
+    {
+        json_t *x;
+        long long exp = 0;
+        if ((x = json_object_get(s, "serviceAccountToken")))
+            rc = write_token(a, pod, x, payload, reuse_token, &exp, err);
+        else if ((x = json_object_get(s, "configMap")))
+            rc = write_keys(a, ns, x, 0, mode, payload, err);
+        else if ((x = json_object_get(s, "secret")))
+            rc = write_keys(a, ns, x, 1, mode, payload, err);
+        else if ((x = json_object_get(s, "downwardAPI")))
+            rc = write_downward(a, pod, json_object_get(x, "items"), payload, err);
+        if (exp > 0 && (*exp_s == 0 || exp < *exp_s))
+            *exp_s = exp;
+        if (rc != 0)
+            break;
+    }
+    return rc;
+}
+
+/* An order-independent digest of the files under dir (relative path, mode, content): equal
+ * digests mean a refresh changed nothing and need not be published. */
+static uint64_t tree_digest(const char *dir, const char *rel, int depth)
+{
+    char path[2200], sub[1024];
+    uint64_t sum = 0;
+    snprintf(path, sizeof(path), "%s%s%s", dir, *rel ? "/" : "", rel);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    if (!d || depth > WALK_DEPTH_MAX) {
+        if (d)
+            closedir(d);
+        return 0;
+    }
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(sub, sizeof(sub), "%s%s%s", rel, *rel ? "/" : "", e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, sub);
+        if (lstat(path, &st) != 0)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            sum += tree_digest(dir, sub, depth + 1);
+            continue;
+        }
+        uint64_t h = krc_fnv1a64_str(KRC_FNV1A64_INIT, sub);
+        h = krc_fnv1a64(h, &st.st_mode, sizeof(st.st_mode));
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        char buf[4096];
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+            h = krc_fnv1a64(h, buf, (size_t)n);
+        if (fd >= 0)
+            close(fd);
+        sum += h;
+    }
+    closedir(d);
+    return sum;
+}
+
+static int remove_tree(const char *root);
+
+/* Makes payload (a directory name in dir) the volume's content: ..data is swapped to it in one
+ * rename, then everything else is tidied: older payloads deleted, top-level names pointing into
+ * ..data for what the payload has, and names (or plain files of an older layout) it no longer
+ * has removed. */
+static int publish(const char *dir, const char *payload, struct krc_error *err)
+{
+    char path[1024], tmp[1024], link[1024];
+    snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
+    snprintf(path, sizeof(path), "%s/..data", dir);
+    unlink(tmp);
+    if (symlink(payload, tmp) != 0 || rename(tmp, path) != 0)
+        return krc_error_set(err, KRC_EIO, "publish %s/%s: %s", dir, payload, strerror(errno));
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return krc_error_set(err, KRC_EIO, "open %s: %s", dir, strerror(errno));
+    while ((e = readdir(d))) {
+        struct stat st;
+        const char *n = e->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, "..data") == 0 ||
+            strcmp(n, payload) == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, n);
+        if (strncmp(n, "..", 2) == 0 || lstat(path, &st) != 0 || !S_ISLNK(st.st_mode))
+            remove_tree(path); /* an old payload, or a file of the non-atomic layout */
+        else if (stat(path, &st) != 0)
+            unlink(path); /* a name the new payload does not have */
+    }
+    closedir(d);
+    snprintf(path, sizeof(path), "%s/%s", dir, payload);
+    if (!(d = opendir(path)))
+        return krc_error_set(err, KRC_EIO, "open %s: %s", path, strerror(errno));
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        snprintf(link, sizeof(link), "..data/%s", e->d_name);
+        if (symlink(link, path) != 0 && errno != EEXIST)
+            KRC_LOG_WARN("could not link a volume entry", "path", path, "error", strerror(errno));
+    }
+    closedir(d);
+    return 0;
+}
+
+/* Writes the volume of entry into a new payload and publishes it if it differs. */
+static int refresh_one(struct krc_agent *a, json_t *pod, struct krc_podvolumes *v, json_t *entry,
+                       struct krc_error *err)
+{
+    const char *dir = json_string_value(json_object_get(entry, "dir"));
+    const char *old = json_string_value(json_object_get(entry, "payload"));
+    char name[PAYLOAD_NAME_MAX], payload[1200];
+    struct tm tm;
+    time_t now = time(NULL);
+    long long exp_s = 0;
+    int64_t now_ms = krc_agent_now_ms();
+    gmtime_r(&now, &tm);
+    snprintf(name, sizeof(name), "..%04d_%02d_%02d_%02d_%02d_%02d.%u", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ++v->seq);
+    snprintf(payload, sizeof(payload), "%s/%s", dir, name);
+    /* a token is requested only when due: other content changes keep the current one */
+    int64_t token_ms = json_integer_value(json_object_get(entry, "token_ms"));
+    char current[1200];
+    snprintf(current, sizeof(current), "%s/%s", dir, old ? old : "");
+    int reuse = old && *old && token_ms && now_ms < token_ms;
+    int rc = write_contents(a, pod, json_object_get(entry, "vol"), payload, reuse ? current : NULL,
+                            &exp_s, err);
+    uint64_t digest = rc == 0 ? tree_digest(payload, "", 0) : 0;
+    int changed =
+        rc == 0 && (!old || !*old ||
+                    (json_int_t)digest != json_integer_value(json_object_get(entry, "digest")));
+    if (rc == 0 && changed)
+        rc = publish(dir, name, err);
+    if (rc != 0 || !changed)
+        remove_tree(payload);
+    if (rc == 0 && changed) {
+        json_object_set_new(entry, "payload", json_string(name));
+        json_object_set_new(entry, "digest", json_integer((json_int_t)digest));
+    }
+    /* checked again after the interval even after a failure (the API may be back by then) */
+    json_object_set_new(entry, "next_ms",
+                        json_integer(now_ms + (int64_t)a->cfg.volume_refresh_s * 1000));
+    if (rc != 0 && token_ms && token_ms <= now_ms) /* a due token: retry with the content */
+        json_object_set_new(entry, "token_ms",
+                            json_integer(now_ms + (int64_t)a->cfg.volume_refresh_s * 1000));
+    if (rc == 0 && exp_s > 0)
+        json_object_set_new(
+            entry, "token_ms",
+            json_integer(krc_volrefresh_token_at(now_ms, exp_s, a->cfg.token_refresh_fraction)));
+    return rc;
+}
+
+int krc_volumes_refresh(struct krc_agent *a, json_t *pod, struct krc_podvolumes *v,
+                        struct krc_error *err)
+{
+    size_t i;
+    json_t *entry;
+    int rc = 0;
+    int64_t now = krc_agent_now_ms();
+    json_array_foreach(v->refresh, i, entry)
+    {
+        int64_t next = json_integer_value(json_object_get(entry, "next_ms"));
+        int64_t token = json_integer_value(json_object_get(entry, "token_ms"));
+        if (now < next && (!token || now < token))
+            continue;
+        int r = refresh_one(a, pod, v, entry, err);
+        if (r && !rc)
+            rc = r;
+    }
     return rc;
 }
 
@@ -259,7 +498,6 @@ static int prepare_volume(struct krc_agent *a, json_t *pod, json_t *vol, struct 
                           struct krc_error *err)
 {
     const char *name = krc_json_str(vol, "name");
-    const char *ns = krc_json_str(pod, "metadata.namespace");
     char dir[1024];
     json_t *src;
     if (!name)
@@ -290,32 +528,17 @@ static int prepare_volume(struct krc_agent *a, json_t *pod, json_t *vol, struct 
     if (mkdirs(dir, 0755) != 0)
         return krc_error_set(err, KRC_EIO, "volume %s: mkdir %s: %s", name, dir, strerror(errno));
     int rc = 0;
-    if ((src = json_object_get(vol, "configMap")))
-        rc = write_keys(a, ns, src, 0, 0644, dir, err);
-    else if ((src = json_object_get(vol, "secret")))
-        rc = write_keys(a, ns, src, 1, 0644, dir, err);
-    else if ((src = json_object_get(vol, "downwardAPI")))
-        rc = write_downward(a, pod, json_object_get(src, "items"), dir, err);
-    else if ((src = json_object_get(vol, "projected"))) {
-        size_t i;
-        json_t *s;
-        int mode = (int)krc_json_int(src, "defaultMode", 0644);
-        json_array_foreach(json_object_get(src, "sources"), i, s)
-        {
-            json_t *x;
-            if ((x = json_object_get(s, "serviceAccountToken")))
-                rc = write_token(a, pod, x, dir, err);
-            else if ((x = json_object_get(s, "configMap")))
-                rc = write_keys(a, ns, x, 0, mode, dir, err);
-            else if ((x = json_object_get(s, "secret")))
-                rc = write_keys(a, ns, x, 1, mode, dir, err);
-            else if ((x = json_object_get(s, "downwardAPI")))
-                rc = write_downward(a, pod, json_object_get(x, "items"), dir, err);
-            if (rc != 0)
-                break;
-        }
-    } else if (!json_object_get(vol, "emptyDir"))
+    if (json_object_get(vol, "configMap") || json_object_get(vol, "secret") ||
+        json_object_get(vol, "downwardAPI") || json_object_get(vol, "projected")) {
+        json_t *entry =
+            json_pack("{s:O,s:s,s:s,s:I,s:I,s:I}", "vol", vol, "dir", dir, "payload", "", "digest",
+                      (json_int_t)0, "next_ms", (json_int_t)0, "token_ms", (json_int_t)0);
+        rc = entry && json_array_append_new(v->refresh, entry) == 0
+                 ? refresh_one(a, pod, v, entry, err)
+                 : krc_error_set(err, KRC_ENOMEM, "out of memory");
+    } else if (!json_object_get(vol, "emptyDir")) {
         rc = krc_error_set(err, KRC_EINVAL, "volume %s: unsupported volume type", name);
+    }
     if (rc == 0)
         json_object_set_new(v->vols, name, json_pack("{s:s}", "path", dir));
     else
@@ -372,6 +595,7 @@ int krc_volumes_prepare(struct krc_agent *a, json_t *pod, struct krc_podvolumes 
     if (!v)
         return krc_error_set(err, KRC_ENOMEM, "volumes: out of memory");
     v->vols = json_object();
+    v->refresh = json_array();
     snprintf(v->root, sizeof(v->root), "%s/volumes/%s", krc_node_state_root(a->node),
              krc_json_str(pod, "metadata.uid"));
     int rc = mkdirs(v->root, 0755) == 0
@@ -417,6 +641,7 @@ void krc_volumes_free(struct krc_podvolumes *v)
     for (size_t i = 0; i < v->n_strings; i++)
         free(v->strings[i]);
     json_decref(v->vols);
+    json_decref(v->refresh);
     free(v);
 }
 

@@ -32,7 +32,8 @@ int krc_error_wrap(struct krc_error *err, int code, const char *fmt, ...)
     /* Append ": old" by hand: truncation of an over-long message is accepted (the start names
      * the object), and snprintf's truncation warnings would fire on every build type. */
     size_t used = n < 0 ? 0 : (size_t)n;
-    if (used < sizeof(err->msg) - 1) {
+    /* A clear error has no earlier message to append: the context alone is the message. */
+    if (old[0] != '\0' && used < sizeof(err->msg) - 1) {
         size_t room = sizeof(err->msg) - 1 - used;
         const char *sep = ": ";
         size_t seplen = room < 2 ? room : 2;

@@ -5,9 +5,8 @@ a by-hand pytest run starts its own with nodes, see tests/conftest.py) and are s
 Every test runs in a fresh namespace; afterwards its pods are deleted and the test checks that
 their sandboxes (state directories, supervisor processes) are gone. Container output is read from
 the agent's log files on the host (<node state>/pods/<uid>/logs/<container>/<restart>.log), and
-`kubectl logs` (through the agent's kubelet endpoint) is checked against them. `kubectl exec` is
-not implemented by the agent. Volumes are mounted under /tmp (the pod's private tmpfs): a
-mountPath missing on the host is still created on the host by the sandbox (src/node/podmount.c)."""
+`kubectl logs` and `kubectl exec` (through the agent's kubelet endpoint) are checked against them. A mountPath missing on the host is created in the pod's
+mount namespace only (src/node/podmount.c), which a test checks."""
 import glob
 import os
 import subprocess
@@ -178,6 +177,191 @@ def test_pod_with_init_container_env_probe_and_token_becomes_running_and_ready(c
     assert kubectl("logs", "app", "-c", "init", "-n", ns).stdout == "", "init printed nothing"
     tail = kubectl("logs", "app", "-c", "main", "-n", ns, "--tail", "1").stdout
     assert tail.count("\n") == 1, tail
+
+
+def exec_in(ns, pod, *command, container=None, input=None, spdy=False, check=True):
+    """kubectl exec; spdy=True makes kubectl speak SPDY itself (the API server then passes the
+    connection through) instead of WebSocket (the API server translates to SPDY)."""
+    args = ["kubectl", "exec", pod, "-n", ns] + (["-c", container] if container else []) + \
+        (["-i"] if input is not None else []) + ["--", *command]
+    env = dict(os.environ, KUBECTL_REMOTE_COMMAND_WEBSOCKETS="false" if spdy else "true")
+    return subprocess.run(args, check=check, capture_output=True, text=True, input=input,
+                          timeout=60, env=env)
+
+
+def test_exec_runs_in_the_pods_namespaces_with_the_containers_env(core, ns):
+    apply(ns, pod("ex", [
+        {"name": "main", "image": "ignored", "workingDir": "/tmp/work",
+         "env": [{"name": "WHO", "value": "main-env"}],
+         "command": ["sh", "-c", "cat /proc/self/cgroup > /tmp/work/cgroup; echo up > "
+                     "/tmp/work/marker; exec sleep 100000"],
+         "volumeMounts": [{"name": "work", "mountPath": "/tmp/work"}]},
+        {"name": "side", "image": "ignored", "env": [{"name": "WHO", "value": "side-env"}],
+         "command": ["sleep", "100000"]}],
+        volumes=[{"name": "work", "emptyDir": {}}]))
+    wait_for(lambda: ready(core, ns, "ex"), "pod ex Running and Ready")
+    # the issue's check, verbatim (first container by default)
+    out = kubectl("exec", "ex", "-n", ns, "--", "cat",
+                  "/var/run/secrets/kubernetes.io/serviceaccount/namespace").stdout
+    assert out == ns, out
+    for spdy in (False, True):
+        r = exec_in(ns, "ex", "sh", "-c", "echo $WHO $PWD $(hostname) $(cat marker); "
+                    "tr '\\0' ' ' < /proc/1/cmdline; echo; cat /proc/self/cgroup", spdy=spdy)
+        lines = r.stdout.splitlines()
+        # env and workingDir of the container, the pod's UTS and mount namespaces
+        assert lines[0] == "main-env /tmp/work ex up", (spdy, r.stdout)
+        # the pod's PID namespace: PID 1 is the pod's supervisor
+        assert "pod-supervisor" in lines[1], (spdy, r.stdout)
+        # the pod's cgroup, as seen by the container itself
+        cgroup = kubectl("exec", "ex", "-n", ns, "--", "cat", "/tmp/work/cgroup").stdout
+        assert "\n".join(lines[2:]) == cgroup.strip(), (spdy, r.stdout, cgroup)
+    # -c picks the container (its own env); -i passes stdin through to EOF
+    r = exec_in(ns, "ex", "sh", "-c", "echo $WHO; cat; echo done", container="side",
+                input="line-1\nline-2\n")
+    assert r.stdout == "side-env\nline-1\nline-2\ndone\n", r.stdout
+    big = "x" * 100000 + "\n"
+    r = exec_in(ns, "ex", "wc", "-c", input=big, spdy=True)
+    assert r.stdout.strip() == str(len(big)), r.stdout
+    # the exit code is kubectl's, stdout and stderr stay apart
+    for spdy in (False, True):
+        r = exec_in(ns, "ex", "sh", "-c", "echo to-out; echo to-err >&2; exit 3", spdy=spdy,
+                    check=False)
+        assert r.returncode == 3, (spdy, r)
+        assert r.stdout == "to-out\n" and "to-err" in r.stderr, (spdy, r)
+    r = exec_in(ns, "ex", "no-such-command", check=False)
+    assert r.returncode != 0 and "no-such-command" in r.stderr, r
+    # the pod network namespace: the pod's IP is on its eth0
+    ip = core.read_namespaced_pod("ex", ns).status.pod_ip
+    r = exec_in(ns, "ex", "cat", "/proc/net/fib_trie")
+    assert ip in r.stdout, r.stdout
+
+
+def test_exec_process_ends_when_the_client_goes_away(core, ns):
+    apply(ns, pod("gone", [{"name": "main", "image": "ignored", "command": ["sleep", "100000"]}]))
+    wait_for(lambda: ready(core, ns, "gone"), "pod gone Running and Ready")
+    p = subprocess.Popen(["kubectl", "exec", "gone", "-n", ns, "--", "sleep", "31337"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: pgrep("sleep 31337"), "the exec'd process running")
+    p.kill()
+    p.wait()
+    wait_for(lambda: not pgrep("sleep 31337"), "the exec'd process killed", timeout=20)
+
+
+def test_missing_mount_paths_are_created_in_the_pod_only(core, ns):
+    top = "/krc-missing-" + ns  # under the host's /, which the pod must not change
+    nested = "/var/lib/krc-missing-" + ns + "/data"
+    apply(ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+               "data": {"k": "v"}},
+          pod("mp", [{"name": "main", "image": "ignored",
+                      "command": ["sh", "-c", f"echo a > {top}/deep/f && echo b > {nested}/f && "
+                                  f"cat {top}/deep/f {nested}/f {top}/cm/k && echo; "
+                                  "ls /usr/bin/env && exec sleep 100000"],
+                      "volumeMounts": [{"name": "a", "mountPath": top + "/deep"},
+                                       {"name": "b", "mountPath": nested},
+                                       {"name": "cm", "mountPath": top + "/cm"}]}],
+              volumes=[{"name": "a", "emptyDir": {}}, {"name": "b", "emptyDir": {}},
+                       {"name": "cm", "configMap": {"name": "cm"}}]))
+    wait_for(lambda: ready(core, ns, "mp"), "pod mp Running")
+    log = wait_for(lambda: "/usr/bin/env" in (l := container_log(core, ns, "mp", "main")) and l,
+                   "the container's output")
+    assert "a\nb\nv\n/usr/bin/env" in log, log
+    assert not os.path.exists(top) and not os.path.exists(os.path.dirname(nested)), \
+        "a missing mountPath was created on the host"
+    r = exec_in(ns, "mp", "sh", "-c", f"ls -d {top}/deep {nested} /usr /etc/hostname")
+    assert sorted(r.stdout.split()) == sorted([f"{top}/deep", nested, "/usr", "/etc/hostname"]), r
+
+
+ROTATE_SCRIPT = """
+import sys, time
+for i in range(15):
+    print('before-%d' % i, flush=True); time.sleep(0.2)
+sys.stdout.write(('x' * 999 + '\\n') * 11 * 1100)  # 11.5 MB: past the default 10 MiB limit
+sys.stdout.flush()
+for i in range(1, 21):
+    print('after-%d' % i, flush=True); time.sleep(0.1)
+"""
+
+
+def test_container_logs_rotate_by_size_and_follow_and_previous_still_work(core, ns):
+    apply(ns, pod("rot", [{"name": "main", "image": "ignored", "command": [
+        "sh", "-c", 'if [ -e /tmp/ran ]; then echo second-run; exec sleep 100000; fi; '
+        'touch /tmp/ran; python3 -c "$0"; exit 1', ROTATE_SCRIPT]}], restartPolicy="OnFailure"))
+    wait_for(lambda: "before-" in container_log(core, ns, "rot", "main"), "the first output")
+    follower = subprocess.Popen(["kubectl", "logs", "-f", "rot", "-n", ns], text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        for line in follower.stdout:
+            if not line.startswith("x"):
+                seen.append(line.strip())
+            if line.strip() == "after-20" or time.monotonic() > deadline:
+                break
+        # -f went on across the rotation, without losing or repeating lines
+        assert seen[-20:] == [f"after-{i}" for i in range(1, 21)], seen
+    finally:
+        follower.kill()
+        follower.wait()
+    uid = core.read_namespaced_pod("rot", ns).metadata.uid
+    logdir = glob.glob(os.path.join(state_root(), "n*", "pods", uid, "logs", "main"))[0]
+    files = sorted(os.listdir(logdir))
+    assert "0.log.1" in files and "0.log" in files, files
+    assert os.path.getsize(os.path.join(logdir, "0.log")) < 10 * 1024 * 1024, files
+    assert os.path.getsize(os.path.join(logdir, "0.log.1")) >= 10 * 1024 * 1024, files
+    # the container restarted (exit 1, OnFailure): --previous is the first run's current file
+    wait_for(lambda: "second-run" in container_log(core, ns, "rot", "main"), "the second run",
+             timeout=90)
+    prev = kubectl("logs", "rot", "-n", ns, "--previous").stdout
+    assert prev.rstrip().endswith("after-20") and "before-0" not in prev, prev[-300:]
+    assert kubectl("logs", "rot", "-n", ns).stdout == "second-run\n"
+
+
+def agent_flag(cluster, flag):
+    """The value of an agent command-line flag of the instance's first node agent, or None."""
+    r = subprocess.run(["pgrep", "-af", f"kuberay-node agent .*krc-{cluster['name']}-node-"],
+                       capture_output=True, text=True)
+    for line in r.stdout.splitlines():
+        args = line.split()
+        if flag in args[:-1]:
+            return args[args.index(flag) + 1]
+    return None
+
+
+def test_configmap_update_reaches_the_pod_through_the_data_symlink(core, ns, cluster):
+    interval = int(agent_flag(cluster, "--volume-refresh-seconds") or 60)
+    apply(ns, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "live"},
+               "data": {"k": "v1", "gone": "soon"}},
+          pod("cfg", [{"name": "main", "image": "ignored", "command": ["sleep", "100000"],
+                       "volumeMounts": [{"name": "c", "mountPath": "/tmp/cfg"}]}],
+              volumes=[{"name": "c", "configMap": {"name": "live"}}]))
+    wait_for(lambda: ready(core, ns, "cfg"), "pod cfg Running")
+    assert exec_in(ns, "cfg", "cat", "/tmp/cfg/k").stdout == "v1"
+    # the kubelet's atomic layout: ..data -> ..<timestamp>, k -> ..data/k
+    r = exec_in(ns, "cfg", "sh", "-c", "readlink /tmp/cfg/..data; readlink /tmp/cfg/k")
+    data, k = r.stdout.split()
+    assert data.startswith("..") and k == "..data/k", r.stdout
+    core.patch_namespaced_config_map("live", ns, {"data": {"k": "v2", "gone": None, "new": "n"}})
+    wait_for(lambda: exec_in(ns, "cfg", "cat", "/tmp/cfg/k").stdout == "v2",
+             "the new ConfigMap value in the pod", timeout=interval * 2 + 30, interval=1)
+    r = exec_in(ns, "cfg", "sh", "-c", "ls /tmp/cfg; cat /tmp/cfg/new; echo; readlink /tmp/cfg/..data")
+    lines = r.stdout.split()
+    assert lines[:3] == ["k", "new", "n"] and lines[3] != data, r.stdout
+
+
+def test_projected_token_is_rewritten_at_the_refresh_fraction(core, ns, cluster):
+    fraction = agent_flag(cluster, "--token-refresh-fraction")
+    if not fraction:
+        pytest.skip("the node agents run with the default --token-refresh-fraction (0.8 of at "
+                    "least 600 s); hack/test.sh sets a small one")
+    apply(ns, pod("tok", [{"name": "main", "image": "ignored", "command": ["sleep", "100000"],
+                           "volumeMounts": [{"name": "t", "mountPath": "/tmp/tok"}]}],
+                  volumes=[{"name": "t", "projected": {"sources": [{"serviceAccountToken": {
+                      "path": "token", "expirationSeconds": 600}}]}}]))
+    wait_for(lambda: ready(core, ns, "tok"), "pod tok Running")
+    first = exec_in(ns, "tok", "cat", "/tmp/tok/token").stdout
+    assert first.count(".") == 2, first  # a JWT
+    wait_for(lambda: exec_in(ns, "tok", "cat", "/tmp/tok/token").stdout not in ("", first),
+             "a new token", timeout=600 * float(fraction) * 2 + 30, interval=1)
 
 
 SERVE = ("import socket\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"

@@ -5,6 +5,7 @@ Ready) and the operator's reaction is what is checked. Each test runs its own op
 watching only the test's namespace, with leader election off (one test covers it) and its HTTP
 servers on loopback ports chosen at random.
 """
+import base64
 import json
 import os
 import pathlib
@@ -15,6 +16,7 @@ import time
 import urllib.request
 
 import pytest
+import yaml
 from kubernetes import client
 
 from conftest import REPO, kubectl, wait_for
@@ -389,16 +391,19 @@ def test_invalid_spec_gets_a_warning_event_and_no_pods(operator, core, custom, n
 def test_operator_works_with_only_the_shipped_rbac(crd, core, custom, namespace, tmp_path):
     """Runs the operator as a ServiceAccount bound to config/rbac only: every call it makes on
     the way to a ready cluster must be allowed."""
-    rbac_dir = REPO / "config" / "rbac"
     binding = f"kuberay-operator-{namespace}"
-    docs = []
-    for f in ("service_account.yaml", "role.yaml", "leader_election_role.yaml",
-              "leader_election_role_binding.yaml", "role_binding.yaml"):
-        text = (rbac_dir / f).read_text().replace("ray-system", namespace)
-        if f == "role_binding.yaml":
-            text = text.replace("name: kuberay-operator\nroleRef", f"name: {binding}\nroleRef")
-        docs.append(text)
-    kubectl("apply", "-f", "-", input="\n---\n".join(docs))
+    # config/rbac leaves namespaces to the installing overlay (as KubeRay's): set them here.
+    docs = list(yaml.safe_load_all(kubectl("kustomize", str(REPO / "config" / "rbac")).stdout))
+    assert {d["kind"] for d in docs} == {"ServiceAccount", "ClusterRole", "ClusterRoleBinding",
+                                         "Role", "RoleBinding"}, docs
+    for d in docs:
+        if d["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
+            d["metadata"]["namespace"] = namespace
+        for s in d.get("subjects", []):
+            s["namespace"] = namespace
+        if d["kind"] == "ClusterRoleBinding":
+            d["metadata"]["name"] = binding
+    kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
     try:
         token = kubectl("create", "token", "kuberay-operator", "-n", namespace).stdout.strip()
         cfg = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json").stdout)
@@ -498,12 +503,109 @@ def test_a_large_scale_up_does_not_hold_up_a_new_cluster(operator, core, custom,
     wait_workers(core, namespace, "rc-big", 1)
     set_workers(custom, namespace, "rc-big", 200)
     wait_for(lambda: len(workers(core, namespace, "rc-big")) >= 20, "the scale-up under way")
-    started = time.monotonic()
     create(custom, namespace, raycluster("rc-new", replicas=0))
     wait_for(lambda: live_pods(core, namespace, "ray.io/cluster=rc-new,ray.io/node-type=head"),
              "the new cluster's head pod", interval=0.05)
-    waited = time.monotonic() - started
-    assert waited < 1.0, f"the new cluster waited {waited:.2f}s behind the scale-up"
+    # An ordering check, not a timing one (the bench measures the delay, `make bench-raycluster`):
+    # the new cluster's head pod exists while the big scale-up is still under way, so the new
+    # cluster did not wait behind it.
+    behind = len(workers(core, namespace, "rc-big"))
+    assert behind < 200, "the new cluster's head pod came only after the whole scale-up"
     wait_workers(core, namespace, "rc-big", 200)
     time.sleep(2)
     assert len(workers(core, namespace, "rc-big")) == 200
+
+
+def test_default_kustomization_is_accepted_by_the_api_server_and_matches_kuberay(cluster):
+    """config/default (CRDs + RBAC + the operator Deployment and Service), as KubeRay's: the
+    API server accepts every object (server-side dry run), and the rendering has KubeRay's
+    names, labels, namespace, args, port and probes."""
+    listed = yaml.safe_load((REPO / "config" / "crd" / "kustomization.yaml").read_text())
+    bases = sorted("bases/" + p.name for p in (REPO / "config" / "crd" / "bases").glob("*.yaml"))
+    assert sorted(listed["resources"]) == bases, "config/crd/kustomization.yaml must list bases/"
+    out = kubectl("apply", "--dry-run=server", "-k", str(REPO / "config" / "default")).stdout
+    for obj in ("serviceaccount/kuberay-operator", "clusterrole.rbac.authorization.k8s.io/"
+                "kuberay-operator", "clusterrolebinding.rbac.authorization.k8s.io/kuberay-operator",
+                "role.rbac.authorization.k8s.io/kuberay-operator-leader-election",
+                "rolebinding.rbac.authorization.k8s.io/kuberay-operator-leader-election",
+                "service/kuberay-operator", "deployment.apps/kuberay-operator",
+                "customresourcedefinition.apiextensions.k8s.io/rayclusters.ray.io"):
+        assert obj in out and "(server dry run)" in out, out
+    docs = list(yaml.safe_load_all(kubectl("kustomize", str(REPO / "config" / "default")).stdout))
+    by_kind = {d["kind"]: d for d in docs}
+    labels = {"app.kubernetes.io/name": "kuberay", "app.kubernetes.io/component": "kuberay-operator"}
+    for d in docs:
+        if d["kind"] != "CustomResourceDefinition":
+            assert labels.items() <= d["metadata"].get("labels", {}).items(), d["metadata"]
+        if d["kind"] in ("ServiceAccount", "Role", "RoleBinding", "Service", "Deployment"):
+            assert d["metadata"]["namespace"] == "default", d["metadata"]
+        for s in d.get("subjects", []):
+            assert s == {"kind": "ServiceAccount", "name": "kuberay-operator",
+                         "namespace": "default"}, s
+    dep = by_kind["Deployment"]
+    assert dep["spec"]["selector"]["matchLabels"] == labels
+    assert dep["spec"]["strategy"] == {"type": "Recreate"} and dep["spec"]["replicas"] == 1
+    pod = dep["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "kuberay-operator"
+    c = pod["containers"][0]
+    assert c["name"] == "kuberay-operator" and c["image"] == "kuberay-c/operator:0.1.0"
+    assert c["args"] == ["--feature-gates=RayClusterStatusConditions=true"]
+    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert c[probe]["httpGet"] == {"path": "/metrics", "port": "http"}, c[probe]
+    svc = by_kind["Service"]
+    assert svc["spec"]["ports"] == [{"name": "monitoring-port", "port": 8080, "targetPort": 8080}]
+
+
+def test_enable_ingress_creates_the_dashboard_ingress_and_keeps_it_in_line(operator, custom,
+                                                                           namespace, api):
+    body = raycluster("rc-ing", replicas=0)
+    body["metadata"]["annotations"] = {"kubernetes.io/ingress.class": "nginx", "team": "a"}
+    body["spec"]["headGroupSpec"]["enableIngress"] = True
+    create(custom, namespace, body)
+    net = client.NetworkingV1Api(api)
+    ing = wait_for(lambda: net.read_namespaced_ingress("rc-ing-head-ingress", namespace),
+                   "the head Ingress")
+    assert ing.metadata.labels["ray.io/cluster"] == "rc-ing"
+    assert ing.metadata.annotations == {"team": "a"}
+    assert ing.spec.ingress_class_name == "nginx"
+    assert ing.metadata.owner_references[0].kind == "RayCluster"
+    backend = ing.spec.rules[0].http.paths[0].backend.service
+    assert (backend.name, backend.port.number) == ("rc-ing-head-svc", 8265)
+    # An owned Ingress is brought in line at the next reconcile (the Ingress is not watched, as
+    # in KubeRay; an annotation change of the RayCluster triggers one and is copied over).
+    net.patch_namespaced_ingress("rc-ing-head-ingress", namespace,
+                                 {"metadata": {"labels": {"ray.io/cluster": "other"}}})
+    patch_spec(custom, namespace, "rc-ing", {"metadata": {"annotations": {"touch": "1"}}})
+
+    def in_line():
+        i = net.read_namespaced_ingress("rc-ing-head-ingress", namespace)
+        return i.metadata.labels["ray.io/cluster"] == "rc-ing" and \
+            i.metadata.annotations == {"team": "a", "touch": "1"}
+    wait_for(in_line, "the Ingress labels restored and annotations updated", timeout=30)
+    reasons = kubectl("get", "events.events.k8s.io", "-n", namespace, "-o",
+                      "jsonpath={range .items[*]}{.reason}{'\\n'}{end}").stdout.split()
+    assert "CreatedIngress" in reasons and "UpdatedIngress" in reasons, reasons
+    # In line, it is not rewritten: another reconcile (a label change) updates nothing.
+    rv = net.read_namespaced_ingress("rc-ing-head-ingress", namespace).metadata.resource_version
+    patch_spec(custom, namespace, "rc-ing", {"metadata": {"labels": {"touch": "2"}}})
+    time.sleep(3)
+    assert net.read_namespaced_ingress("rc-ing-head-ingress", namespace) \
+        .metadata.resource_version == rv
+
+
+def test_token_auth_creates_the_auth_secret_once(operator, core, custom, namespace):
+    create(custom, namespace, raycluster("rc-auth", replicas=1, authOptions={"mode": "token"}))
+    secret = wait_for(lambda: core.read_namespaced_secret("rc-auth", namespace), "the auth Secret")
+    token = secret.data["auth_token"]
+    assert len(base64.b64decode(token)) == 44, "standard base64 of 32 random bytes"
+    assert secret.metadata.labels == {"ray.io/cluster": "rc-auth"}
+    assert secret.metadata.owner_references[0].name == "rc-auth"
+    head = wait_for(lambda: live_pods(core, namespace,
+                                      "ray.io/cluster=rc-auth,ray.io/node-type=head"), "head pod")[0]
+    env = {e.name: e for e in head.spec.containers[0].env}
+    assert env["RAY_AUTH_MODE"].value == "token"
+    assert env["RAY_AUTH_TOKEN"].value_from.secret_key_ref.name == "rc-auth"
+    set_workers(custom, namespace, "rc-auth", 2)
+    wait_workers(core, namespace, "rc-auth", 2)
+    assert core.read_namespaced_secret("rc-auth", namespace).data["auth_token"] == token

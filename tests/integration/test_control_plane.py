@@ -202,6 +202,19 @@ def test_second_instance_runs_beside_and_down_leaves_no_process(cluster, tmp_pat
         assert "namespace/default" in ns
         # The instance under test is untouched by the second one.
         assert "readyz check passed" in kubectl("get", "--raw", "/readyz?verbose").stdout
+
+        # `up --no-operator` stops the instance's operator, and a later plain `up` (what a test
+        # restarting the apiserver runs) remembers it and starts none.
+        def operator_pids():
+            return subprocess.run(["pgrep", "-f", f"kuberay-operator .*clusters/{name}/"],
+                                  capture_output=True, text=True).stdout.split()
+        assert operator_pids(), "a plain `up` of a new instance starts kuberay-operator"
+        subprocess.run([str(CLUSTER_SH), "up", "--name", name, "--no-operator"],
+                       check=True, capture_output=True, text=True, timeout=180)
+        assert operator_pids() == []
+        subprocess.run([str(CLUSTER_SH), "up", "--name", name],
+                       check=True, capture_output=True, text=True, timeout=180)
+        assert operator_pids() == [], "a plain `up` started the operator --no-operator stopped"
     finally:
         subprocess.run([str(CLUSTER_SH), "down", "--name", name, "--purge"], check=False,
                        capture_output=True, timeout=120)

@@ -80,7 +80,7 @@ static void test_wrap_of_a_clear_error_takes_the_given_code(void **state)
     krc_error_clear(&err);
     assert_int_equal(krc_error_wrap(&err, KRC_ECANCELED, "shutdown"), KRC_ECANCELED);
     assert_int_equal(err.code, KRC_ECANCELED);
-    assert_memory_equal(err.msg, "shutdown", 8);
+    assert_string_equal(err.msg, "shutdown");
 }
 
 /* The buffer always ends up NUL-terminated and at most KRC_ERROR_MSG_MAX - 1 long: the context is

@@ -46,6 +46,30 @@ static void test_mount_plan_orders_parents_first(void **state)
     free(ops);
 }
 
+static void test_missing_mount_points_are_made_directly_only_inside_pod_mounts(void **state)
+{
+    (void)state;
+    const struct krc_podmount_op done[] = {
+        {.kind = KRC_PODMOUNT_PROC, .target = "/proc"},
+        {.kind = KRC_PODMOUNT_TMPFS, .target = "/tmp"},
+        {.kind = KRC_PODMOUNT_BIND, .source = "/h/vol", .target = "/data/vol"},
+    };
+    const struct {
+        const char *dir;
+        int in_pod;
+    } cases[] = {
+        {"/tmp", 1},  {"/tmp/a/b", 1}, {"/data/vol/x", 1},  {"/data/vol", 1},  {"/", 0},
+        {"/tmpx", 0}, {"/data", 0},    {"/data/volume", 0}, {"/proc/self", 0}, /* /proc is the
+                                                                                  kernel's, not a
+                                                                                  place to create
+                                                                                  directories */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (krc_podmount_in_pod(cases[i].dir, done, 3) != cases[i].in_pod)
+            fail_msg("%s: in_pod should be %d", cases[i].dir, cases[i].in_pod);
+    assert_int_equal(krc_podmount_in_pod("/tmp", done, 1), 0); /* only mounts applied so far */
+}
+
 static void test_a_volume_at_dev_shm_replaces_the_default(void **state)
 {
     (void)state;
@@ -189,6 +213,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mount_plan_orders_parents_first),
         cmocka_unit_test(test_a_volume_at_dev_shm_replaces_the_default),
+        cmocka_unit_test(test_missing_mount_points_are_made_directly_only_inside_pod_mounts),
         cmocka_unit_test(test_mount_plan_rejects_bad_targets),
         cmocka_unit_test(test_hostname_follows_kubelet),
         cmocka_unit_test(test_default_etc_files),

@@ -600,6 +600,60 @@ static void test_worker_retries_errors_with_backoff_and_honours_requeue_after(vo
     krc_workqueue_free(q);
 }
 
+/* abort_workers (the operator's shutdown): the worker finishes the key it holds and takes none of
+ * the keys still queued. The first reconcile blocks until the abort has begun (the queue reports
+ * shutting down, which abort sets after its stop flag), so the order is deterministic. */
+struct blocking_first {
+    struct krc_workqueue *q;
+    atomic_int calls;
+    atomic_int started;
+    atomic_int release;
+};
+
+static int blocking_first_reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
+{
+    (void)key;
+    (void)requeue_after_ns;
+    struct blocking_first *b = ctx;
+    if (atomic_fetch_add(&b->calls, 1) == 0) {
+        atomic_store(&b->started, 1);
+        while (!atomic_load(&b->release))
+            pause_briefly();
+    }
+    return 0;
+}
+
+static void *abort_thread(void *arg)
+{
+    krc_workqueue_abort_workers(arg);
+    return NULL;
+}
+
+static void test_abort_workers_drops_queued_keys_after_the_one_in_hand(void **state)
+{
+    (void)state;
+    struct krc_workqueue *q = new_queue(NULL);
+    struct blocking_first b = {.q = q};
+    struct krc_workqueue_workers *w = NULL;
+    assert_int_equal(krc_workqueue_start_workers(q, 1, blocking_first_reconcile, &b, &w, NULL), 0);
+    assert_int_equal(krc_workqueue_add(q, "ns/first"), 0);
+    while (!atomic_load(&b.started))
+        pause_briefly();
+    char key[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "ns/queued-%d", i);
+        assert_int_equal(krc_workqueue_add(q, key), 0);
+    }
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, abort_thread, w), 0);
+    while (!krc_workqueue_shutting_down(q))
+        pause_briefly();
+    atomic_store(&b.release, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(atomic_load(&b.calls), 1);
+    krc_workqueue_free(q);
+}
+
 static void test_start_workers_rejects_bad_arguments(void **state)
 {
     (void)state;
@@ -642,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_with_drain_waits_for_keys_in_flight),
         cmocka_unit_test(test_workers_never_reconcile_one_key_concurrently_and_lose_no_add),
         cmocka_unit_test(test_worker_retries_errors_with_backoff_and_honours_requeue_after),
+        cmocka_unit_test(test_abort_workers_drops_queued_keys_after_the_one_in_hand),
         cmocka_unit_test(test_start_workers_rejects_bad_arguments),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
