@@ -166,6 +166,15 @@ pid_of() { # prints the pid of a running component, or fails
   echo "$pid"
 }
 
+# Liveness of a component this run just started: its pid is alive. Not pid_of's check (the command
+# line naming the instance directory): right after the fork, before exec, the child still shows
+# this script's command line, and a fast check then mistook a starting component for a dead one.
+started_alive() {
+  local f="$run/$1.pid" pid
+  [ -f "$f" ] && pid=$(cat "$f") && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
+    [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
+
 # --- PKI -------------------------------------------------------------------------------------
 gen_key() { openssl ecparam -name prime256v1 -genkey -noout -out "$1" 2>/dev/null; chmod 600 "$1"; }
 
@@ -264,7 +273,7 @@ wait_for() { # WHAT COMPONENT CHECK-COMMAND...
   shift 2
   local deadline=$((SECONDS + READY_TIMEOUT_S))
   until "$@" >/dev/null 2>&1; do
-    if ! pid_of "$c" >/dev/null; then
+    if ! started_alive "$c"; then
       tail -15 "$logs/$c.log" >&2 || true
       die "$c exited while waiting for $what (log: $logs/$c.log)"
     fi
