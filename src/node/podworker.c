@@ -499,8 +499,10 @@ static void terminate(struct krc_podworker *w, int delete_object, int orphan)
             krc_probe_run(w->sb, w->pod_ip, probe, c->spec, pname);
             json_decref(probe);
         }
-        long long left_s = (deadline - krc_agent_now_ms()) / 1000;
-        grace = left_s > 0 ? left_s : 0;
+        /* What the hooks left of the grace period, rounded up: truncating cut a whole second
+         * off even when no hook ran (the few milliseconds since the deadline was taken). */
+        int64_t left_ms = deadline - krc_agent_now_ms();
+        grace = left_ms > 0 ? (left_ms + 999) / 1000 : 0;
     }
     if (w->sb) {
         KRC_LOG_INFO("stopping pod", "pod", w->name, "namespace", w->ns);
