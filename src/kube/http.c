@@ -24,6 +24,7 @@
 #include "util/log.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -333,6 +334,7 @@ void krc_http_response_init(struct krc_http_response *resp)
     resp->retry_after_s = -1;
     resp->sent = 0;
     resp->transient = 0;
+    resp->connect_refused = 0;
     krc_strbuf_init(&resp->body, KRC_HTTP_ERROR_BODY_MAX);
 }
 
@@ -536,6 +538,12 @@ static int build_headers(struct krc_http *h, const struct krc_http_request *req,
             goto nomem;
         ADD_HEADER(line.buf);
     }
+    if (req->extra_header_name) {
+        krc_strbuf_reset(&line);
+        if (krc_strbuf_addf(&line, "%s: %s", req->extra_header_name, req->extra_header_value) != 0)
+            goto nomem;
+        ADD_HEADER(line.buf);
+    }
 #undef ADD_HEADER
     if (line.alloc)
         memset(line.buf, 0, line.alloc);
@@ -673,6 +681,7 @@ int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,
     resp->retry_after_s = -1;
     resp->sent = 0;
     resp->transient = 0;
+    resp->connect_refused = 0;
     if (req->out)
         krc_strbuf_reset(req->out);
     if (krc_strbuf_addf(&url, "%s%s", h->server, req->path_and_query) != 0) {
@@ -704,6 +713,11 @@ int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,
     if (curl_easy_getinfo(c, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) != CURLE_OK)
         pretransfer = 1; /* unknown: assume the worst, that it was sent */
     resp->sent = cc == CURLE_OK || (!unsent_code(cc) && pretransfer > 0);
+    if (cc == CURLE_COULDNT_CONNECT) {
+        long os_errno = 0;
+        resp->connect_refused = curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK &&
+                                os_errno == ECONNREFUSED;
+    }
     if (cc != CURLE_OK && resp->status >= 300 && cc != CURLE_ABORTED_BY_CALLBACK && !t.sink_rc) {
         /* The answer (an error status) arrived and only its body was cut: the API server closes
          * the connection of unauthenticated HTTP/2 clients right after a 401, for one. The status

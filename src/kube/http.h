@@ -38,7 +38,11 @@ struct krc_http_request {
     const char *path_and_query; /* "/api/v1/...?...", appended to the server URL */
     const char *accept;         /* NULL = application/json */
     const char *content_type;   /* of body; NULL when there is none */
-    const char *body;           /* not copied; must stay valid during the call */
+    /* One more request header (e.g. "x-ray-authorization"), or NULL; the name in lower case (as
+     * HTTP/2 requires), neither part with a line break. The value is never logged. */
+    const char *extra_header_name;
+    const char *extra_header_value;
+    const char *body; /* not copied; must stay valid during the call */
     size_t body_len;
     long timeout_ms; /* the whole exchange; 0 = no limit */
     int force_token_reload;
@@ -56,6 +60,7 @@ struct krc_http_response {
     long retry_after_s;     /* the Retry-After header in seconds, -1 when absent */
     int sent;               /* 0 only when the request surely did not reach the server */
     int transient;          /* a transport failure worth retrying (reset, refused, ...) */
+    int connect_refused;    /* no connection: the server's port refused it (nothing listens) */
     struct krc_strbuf body; /* body of a non-2xx response, at most KRC_HTTP_ERROR_BODY_MAX */
 };
 

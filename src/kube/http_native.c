@@ -728,9 +728,11 @@ static int tcp_connect(struct xfer *x, struct conn *c, int64_t deadline)
     freeaddrinfo(ai);
     if (rc)
         return rc;
-    if (c->fd < 0)
+    if (c->fd < 0) {
+        x->resp->connect_refused = last == ECONNREFUSED;
         return fail(x, KRC_EIO, 1, "cannot connect to %s port %s: %s", h->host, h->port,
                     strerror(last));
+    }
     return 0;
 }
 
@@ -1109,6 +1111,8 @@ static int h1_exchange(struct xfer *x, struct conn *c, const struct krc_strbuf *
         (req->content_type &&
          krc_strbuf_addf(&rq, "Content-Type: %s\r\n", req->content_type) != 0) ||
         (tok->len && krc_strbuf_addf(&rq, "Authorization: Bearer %s\r\n", tok->buf) != 0) ||
+        (req->extra_header_name && krc_strbuf_addf(&rq, "%s: %s\r\n", req->extra_header_name,
+                                                   req->extra_header_value) != 0) ||
         (sends_body(req) &&
          krc_strbuf_addf(&rq, "Content-Length: %zu\r\n", req->body ? req->body_len : 0) != 0) ||
         krc_strbuf_adds(&rq, "\r\n") != 0 ||
@@ -1153,7 +1157,7 @@ static int h2_exchange(struct xfer *x, struct conn *c, const struct krc_strbuf *
     const struct krc_http_request *req = x->req;
     struct krc_strbuf path = KRC_STRBUF_INIT, auth = KRC_STRBUF_INIT;
     char clen[24];
-    nghttp2_nv nv[9];
+    nghttp2_nv nv[10];
     size_t n = 0;
     int rc = 0;
 
@@ -1174,6 +1178,13 @@ static int h2_exchange(struct xfer *x, struct conn *c, const struct krc_strbuf *
         nv[n++] = (nghttp2_nv)NV("content-type", req->content_type, NGHTTP2_NV_FLAG_NONE);
     if (auth.len) /* never in the HPACK table */
         nv[n++] = (nghttp2_nv)NV("authorization", auth.buf, NGHTTP2_NV_FLAG_NO_INDEX);
+    if (req->extra_header_name) {
+        nghttp2_nv extra = {(uint8_t *)(uintptr_t)req->extra_header_name,
+                            (uint8_t *)(uintptr_t)req->extra_header_value,
+                            strlen(req->extra_header_name), strlen(req->extra_header_value),
+                            NGHTTP2_NV_FLAG_NO_INDEX};
+        nv[n++] = extra;
+    }
     if (sends_body(req)) {
         snprintf(clen, sizeof(clen), "%zu", req->body ? req->body_len : 0);
         nv[n++] = (nghttp2_nv)NV("content-length", clen, NGHTTP2_NV_FLAG_NONE);
@@ -1384,6 +1395,7 @@ void krc_http_response_init(struct krc_http_response *resp)
     resp->retry_after_s = -1;
     resp->sent = 0;
     resp->transient = 0;
+    resp->connect_refused = 0;
     krc_strbuf_init(&resp->body, KRC_HTTP_ERROR_BODY_MAX);
 }
 
@@ -1429,6 +1441,7 @@ int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,
     resp->retry_after_s = -1;
     resp->sent = 0;
     resp->transient = 0;
+    resp->connect_refused = 0;
     if (req->out)
         krc_strbuf_reset(req->out);
     rc = krc_bearer_get(&h->bearer, req->force_token_reload, &tok, err);

@@ -1,22 +1,20 @@
-/* dashboard.c - Ray dashboard Job REST client over libcurl (see dashboard.h).
+/* dashboard.c - Ray dashboard Job REST client (see dashboard.h).
  *
- * Transport: one curl easy handle per request, no connection reuse. The operator makes a few
- * requests per RayJob reconcile, so a handshake each is cheap next to the reconcile itself; a
- * shared connection pool would need locking (or a handle per thread) for little gain. This file is
- * the only user of curl in src/ray; moving onto the project's own HTTP layer later only touches
- * do_request().
+ * Transport: the project's own HTTP layer (kube/http.h) over plain http:// to the dashboard, the
+ * same code that talks to the API server, so the operator loads no libcurl (whose Debian build
+ * maps some 33 more libraries). A client holds one krc_http, so the few requests of one reconcile
+ * share a kept-alive connection.
  *
  * Decoding follows Go's encoding/json into KubeRay's structs: unknown fields are ignored, null
  * reads as the zero value, and a field of the wrong type fails the whole decode. */
 #include "ray/dashboard.h"
 
 #include "api/rayjob.h"
+#include "kube/config.h"
+#include "kube/http.h"
 #include "util/gojson.h"
 
-#include <curl/curl.h>
-#include <errno.h>
 #include <float.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,12 +23,14 @@
 #define HTTP_SERVER_ERROR 500
 #define MSG_ALREADY_USED  "Please use a different submission_id"
 #define HEALTHY_MARKER    "success"
-#define CONTENT_TYPE_JSON "Content-Type: application/json"
+#define CONTENT_TYPE_JSON "application/json"
 #define ERROR_BODY_MAX    400 /* bytes of a response body quoted in an error */
+#define USER_AGENT        "kuberay-c-dashboard-client"
 
 struct ray_dashboard_client {
+    struct krc_http *http;
     char *base_url;
-    char *auth_header; /* "x-ray-authorization: Bearer <token>" or NULL */
+    char *auth_value; /* "Bearer <token>" for x-ray-authorization, or NULL */
     long timeout_ms;
 };
 
@@ -38,16 +38,7 @@ struct response {
     long status;
     char status_text[STATUS_LINE_MAX]; /* "400 Bad Request", as Go's resp.Status */
     struct krc_strbuf body;
-    bool too_large;
 };
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
-
-static void curl_init_once(void)
-{
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 bool ray_job_status_is_terminal(const char *status)
 {
@@ -66,15 +57,14 @@ int ray_dashboard_client_new(const struct ray_dashboard_opts *opts,
                              struct ray_dashboard_client **out, struct krc_error *err)
 {
     struct ray_dashboard_client *c = NULL;
-    struct krc_strbuf hdr = KRC_STRBUF_INIT;
+    struct krc_strbuf val = KRC_STRBUF_INIT;
+    int rc;
 
     *out = NULL;
     if (!opts || !opts->base_url || !*opts->base_url)
         return krc_error_set(err, KRC_EINVAL, "dashboard client: no base URL");
-    pthread_once(&curl_once, curl_init_once);
-    if (curl_init_result != CURLE_OK)
-        return krc_error_set(err, KRC_EIO, "dashboard client: curl_global_init: %s",
-                             curl_easy_strerror(curl_init_result));
+    if (opts->auth_token && strpbrk(opts->auth_token, "\r\n"))
+        return krc_error_set(err, KRC_EINVAL, "dashboard client: auth token has a line break");
     if (!(c = calloc(1, sizeof(*c))))
         goto oom;
     size_t n = strlen(opts->base_url);
@@ -83,19 +73,23 @@ int ray_dashboard_client_new(const struct ray_dashboard_opts *opts,
     if (!(c->base_url = strndup(opts->base_url, n)))
         goto oom;
     if (opts->auth_token && *opts->auth_token) {
-        if (strpbrk(opts->auth_token, "\r\n")) {
-            ray_dashboard_client_free(c);
-            return krc_error_set(err, KRC_EINVAL, "dashboard client: auth token has a line break");
-        }
-        if (krc_strbuf_addf(&hdr, RAY_DASHBOARD_AUTH_HEADER ": Bearer %s", opts->auth_token) ||
-            !(c->auth_header = krc_strbuf_detach(&hdr)))
+        if (krc_strbuf_addf(&val, "Bearer %s", opts->auth_token) ||
+            !(c->auth_value = krc_strbuf_detach(&val)))
             goto oom;
     }
     c->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : RAY_DASHBOARD_TIMEOUT_MS;
+    /* The transport takes its server from a kubeconfig; only the URL is set (no credentials). */
+    struct krc_kubeconfig cfg = {.server = c->base_url};
+    struct krc_http_options ho = {
+        .connect_timeout_ms = c->timeout_ms, .max_idle_handles = 1, .user_agent = USER_AGENT};
+    if ((rc = krc_http_new(&cfg, &ho, &c->http, err))) {
+        ray_dashboard_client_free(c);
+        return krc_error_wrap(err, rc, "dashboard client %.*s", (int)n, opts->base_url);
+    }
     *out = c;
     return 0;
 oom:
-    krc_strbuf_release(&hdr);
+    krc_strbuf_release(&val);
     ray_dashboard_client_free(c);
     return krc_error_set(err, KRC_ENOMEM, "dashboard client: out of memory");
 }
@@ -104,8 +98,11 @@ void ray_dashboard_client_free(struct ray_dashboard_client *c)
 {
     if (!c)
         return;
+    krc_http_free(c->http);
     free(c->base_url);
-    free(c->auth_header);
+    if (c->auth_value)
+        memset(c->auth_value, 0, strlen(c->auth_value));
+    free(c->auth_value);
     free(c);
 }
 
@@ -126,125 +123,102 @@ void ray_job_info_release(struct ray_job_info *info)
 
 /* ---- transport ------------------------------------------------------------------------------ */
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+/* Go's http.StatusText for the codes a dashboard answers with. Go's HTTP/1 client keeps the
+ * server's reason phrase; aiohttp (the dashboard's server) sends exactly these standard ones. */
+static const char *reason_phrase(long status)
 {
-    struct response *r = arg;
-    size_t n = size * nmemb;
-    if (krc_strbuf_add(&r->body, data, n)) {
-        r->too_large = true;
-        return 0; /* makes curl fail with CURLE_WRITE_ERROR */
+    static const struct {
+        long code;
+        const char *text;
+    } phrases[] = {
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {204, "No Content"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {304, "Not Modified"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {413, "Request Entity Too Large"},
+        {415, "Unsupported Media Type"},
+        {422, "Unprocessable Entity"},
+        {429, "Too Many Requests"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
+    };
+    for (size_t i = 0; i < sizeof(phrases) / sizeof(phrases[0]); i++) {
+        if (phrases[i].code == status)
+            return phrases[i].text;
     }
-    return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-    struct response *r = arg;
-    size_t n = size * nmemb;
-    /* "HTTP/1.1 400 Bad Request\r\n": keep "400 Bad Request" (the last status line wins, so an
-     * interim 100 Continue is replaced). */
-    if (n > 5 && memcmp(data, "HTTP/", 5) == 0) {
-        const char *sp = memchr(data, ' ', n);
-        if (sp) {
-            size_t len = n - (size_t)(sp + 1 - data);
-            while (len > 0 && (sp[len] == '\r' || sp[len] == '\n'))
-                len--;
-            if (len >= sizeof(r->status_text))
-                len = sizeof(r->status_text) - 1;
-            memcpy(r->status_text, sp + 1, len);
-            r->status_text[len] = '\0';
-        }
-    }
-    return n;
+    return NULL;
 }
 
 /* Performs one request. method "GET", "POST" or "DELETE"; body may be NULL (POST sends an empty
- * body). On a transport failure returns the classified code with err naming what. */
+ * body). The body of the answer, whatever its status, ends in r->body. On a transport failure
+ * returns the classified code with err naming what. */
 static int do_request(struct ray_dashboard_client *c, const char *method, const char *path,
                       const char *body, size_t body_len, bool json_body, struct response *r,
                       struct krc_error *err)
 {
-    CURL *h = NULL;
-    struct curl_slist *headers = NULL, *tmp;
-    struct krc_strbuf url = KRC_STRBUF_INIT;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    int rc = 0;
+    struct krc_http_response resp;
+    struct krc_error terr = {0};
+    int rc;
 
     memset(r, 0, sizeof(*r));
     krc_strbuf_init(&r->body, RAY_DASHBOARD_MAX_BODY);
-    if (krc_strbuf_adds(&url, c->base_url) || krc_strbuf_adds(&url, path))
-        goto oom;
-    if (!(h = curl_easy_init()))
-        goto oom;
-    if (json_body) {
-        if (!(tmp = curl_slist_append(headers, CONTENT_TYPE_JSON)))
-            goto oom;
-        headers = tmp;
+    krc_http_response_init(&resp);
+    struct krc_http_request req = {
+        .method = method,
+        .path_and_query = path,
+        .content_type = json_body ? CONTENT_TYPE_JSON : NULL,
+        .extra_header_name = c->auth_value ? RAY_DASHBOARD_AUTH_HEADER : NULL,
+        .extra_header_value = c->auth_value,
+        /* POST always carries a body (empty when there is none), as Go's client sends one. */
+        .body = body ? body : (strcmp(method, "POST") == 0 ? "" : NULL),
+        .body_len = body ? body_len : 0,
+        .timeout_ms = c->timeout_ms,
+        .out = &r->body,
+        .out_max = RAY_DASHBOARD_MAX_BODY,
+    };
+    rc = krc_http_perform(c->http, &req, &resp, &terr);
+    if (rc == KRC_ETOOLARGE)
+        rc = krc_error_set(err, KRC_ETOOLARGE, "%s %s%s: response body over %u bytes", method,
+                           c->base_url, path, RAY_DASHBOARD_MAX_BODY);
+    else if (rc == KRC_ETIMEOUT)
+        rc = krc_error_set(err, KRC_ETIMEOUT, "%s %s%s: timeout after %ld ms: %s", method,
+                           c->base_url, path, c->timeout_ms, terr.msg);
+    else if (rc == KRC_ENOMEM)
+        rc = krc_error_set(err, KRC_ENOMEM, "%s %s%s: out of memory", method, c->base_url, path);
+    else if (rc && resp.connect_refused)
+        rc = krc_error_set(err, KRC_EIO, "connection refused: %s %s%s: %s", method, c->base_url,
+                           path, terr.msg);
+    else if (rc)
+        rc = krc_error_set(err, KRC_EIO, "%s %s%s: %s", method, c->base_url, path, terr.msg);
+    if (rc == 0) {
+        r->status = resp.status;
+        const char *phrase = reason_phrase(resp.status);
+        snprintf(r->status_text, sizeof(r->status_text), "%ld%s%s", resp.status, phrase ? " " : "",
+                 phrase ? phrase : "");
+        if (resp.status < 200 || resp.status > 299) {
+            /* A non-2xx body came in resp.body (cut at KRC_HTTP_ERROR_BODY_MAX). */
+            krc_strbuf_reset(&r->body);
+            if (resp.body.len && krc_strbuf_add(&r->body, resp.body.buf, resp.body.len))
+                rc = krc_error_set(err, KRC_ENOMEM, "%s %s%s: out of memory", method, c->base_url,
+                                   path);
+        }
     }
-    if (c->auth_header) {
-        if (!(tmp = curl_slist_append(headers, c->auth_header)))
-            goto oom;
-        headers = tmp;
-    }
-    /* No "Expect: 100-continue" round trip for larger bodies. */
-    if (!(tmp = curl_slist_append(headers, "Expect:")))
-        goto oom;
-    headers = tmp;
-
-    if (curl_easy_setopt(h, CURLOPT_URL, url.buf) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->timeout_ms) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, r) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_HEADERDATA, r) != CURLE_OK ||
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
-        rc = krc_error_set(err, KRC_EIO, "%s %s: curl setup failed", method, url.buf);
-        goto out;
-    }
-    CURLcode set = CURLE_OK;
-    if (strcmp(method, "POST") == 0) {
-        set = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? body_len : 0));
-        if (set == CURLE_OK)
-            set = curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
-    } else if (strcmp(method, "GET") != 0) {
-        set = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    }
-    if (set != CURLE_OK) {
-        rc = krc_error_set(err, KRC_EIO, "%s %s: curl setup failed", method, url.buf);
-        goto out;
-    }
-
-    CURLcode res = curl_easy_perform(h);
-    if (res != CURLE_OK) {
-        long os_errno = 0;
-        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
-        const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(res);
-        if (r->too_large)
-            rc = krc_error_set(err, KRC_ETOOLARGE, "%s %s: response body over %u bytes", method,
-                               url.buf, RAY_DASHBOARD_MAX_BODY);
-        else if (res == CURLE_OPERATION_TIMEDOUT)
-            rc = krc_error_set(err, KRC_ETIMEOUT, "%s %s: timeout after %ld ms: %s", method,
-                               url.buf, c->timeout_ms, detail);
-        else if (res == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED)
-            rc = krc_error_set(err, KRC_EIO, "connection refused: %s %s: %s", method, url.buf,
-                               detail);
-        else
-            rc = krc_error_set(err, KRC_EIO, "%s %s: %s", method, url.buf, detail);
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    goto out;
-oom:
-    rc = krc_error_set(err, KRC_ENOMEM, "%s %s: out of memory", method, path);
-out:
-    curl_slist_free_all(headers);
-    if (h)
-        curl_easy_cleanup(h);
-    krc_strbuf_release(&url);
+    krc_http_response_release(&resp);
     if (rc)
         krc_strbuf_release(&r->body);
     return rc;

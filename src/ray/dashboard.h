@@ -16,7 +16,7 @@
  * Error codes (err->msg says what happened, with KubeRay's wording where the controller shows it):
  *   KRC_ENOTFOUND  HTTP 404 (get_job)
  *   KRC_EIO        transport failure; err->msg starts with "connection refused: " when the
- *                  dashboard port is closed, else names the curl error
+ *                  dashboard port is closed, else names the transport's error
  *   KRC_ETIMEOUT   no answer within timeout_ms
  *   KRC_EINVAL     a body that is not the expected JSON ("GetJobInfo fail: <body>",
  *                  "SubmitJob fail: <body>"), or a bad argument
@@ -26,10 +26,9 @@
  *                  Request <body>")
  * As in KubeRay, get_job decodes any non-404 answer with a JSON body as job info (§9.3 quirk).
  *
- * Thread safety: a client is immutable after creation and may be shared by threads; every call
- * uses its own curl easy handle. curl_global_init runs once (pthread_once) on first use.
- * Transport: libcurl directly, one connection per request (no keep-alive pool). This may later move
- * onto the project's own HTTP layer (src/kube/http.c) without changing this header. */
+ * Thread safety: a client may be shared by threads (its transport, kube/http.h, is thread-safe).
+ * Transport: the project's own HTTP layer over http:// (HTTP/1.1, one kept-alive connection per
+ * client), so no libcurl is loaded. */
 #ifndef KRC_RAY_DASHBOARD_H
 #define KRC_RAY_DASHBOARD_H
 
