@@ -77,7 +77,9 @@ static int ray_version(char *out, size_t cap)
     int rc = -1;
     while (fgets(line, sizeof(line), f)) {
         if (strncmp(line, "RAY_VERSION=", 12) == 0) {
-            snprintf(out, cap, "%s", line + 12);
+            int n = snprintf(out, cap, "%s", line + 12);
+            if (n < 0 || (size_t)n >= cap)
+                break; /* no version fits: rc stays -1 */
             out[strcspn(out, "\"\r\n")] = '\0';
             if (out[0] == '"')
                 memmove(out, out + 1, strlen(out));

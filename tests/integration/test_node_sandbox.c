@@ -830,7 +830,9 @@ static void test_destroy_leaves_nothing_behind(void **state)
         assert_true(kill(fx.seen[i].supervisor, 0) != 0 && errno == ESRCH);
     }
     /* "[k]rc..." so the pattern does not match the shell running pgrep */
-    snprintf(cmd, sizeof(cmd), "pgrep -f '[%c]%s' >/dev/null", fx.marker[0], fx.marker + 1);
+    int written =
+        snprintf(cmd, sizeof(cmd), "pgrep -f '[%c]%s' >/dev/null", fx.marker[0], fx.marker + 1);
+    assert_true(written > 0 && (size_t)written < sizeof(cmd));
     assert_int_equal(sh_status(cmd), 1);
     snprintf(cmd, sizeof(cmd), "grep -q '%s' /proc/mounts", fx.root);
     assert_int_equal(sh_status(cmd), 1);

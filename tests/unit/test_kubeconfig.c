@@ -22,13 +22,15 @@ static char tmpdir[256];
 
 static const char *data(const char *name, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/kubeconfig/%s", datadir, name);
+    int n = snprintf(buf, size, "%s/kubeconfig/%s", datadir, name);
+    assert_true(n > 0 && (size_t)n < size);
     return buf;
 }
 
 static const char *write_tmp(const char *name, const char *text, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s/%s", tmpdir, name);
+    int n = snprintf(buf, size, "%s/%s", tmpdir, name);
+    assert_true(n > 0 && (size_t)n < size);
     FILE *f = fopen(buf, "w");
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
