@@ -127,18 +127,22 @@ json_t *kobj_env_field_ref(const char *name, const char *field_path)
                      field_path);
 }
 
-json_t *kobj_env_find(const json_t *container, const char *name)
+json_t *kobj_list_find(const json_t *list, const char *field, const char *value)
 {
-    json_t *env = kobj_arr(container, "env");
     size_t i;
     json_t *e;
-    json_array_foreach(env, i, e)
+    json_array_foreach(list, i, e)
     {
-        const char *n = kobj_str(e, "name");
-        if (n && strcmp(n, name) == 0)
+        const char *v = kobj_str(e, field);
+        if (v && strcmp(v, value) == 0)
             return e;
     }
     return NULL;
+}
+
+json_t *kobj_env_find(const json_t *container, const char *name)
+{
+    return kobj_list_find(kobj_arr(container, "env"), "name", name);
 }
 
 bool kobj_env_exists(const json_t *container, const char *name)
@@ -165,16 +169,7 @@ int kobj_env_append_if_absent(json_t *container, const char *name, const char *v
 
 static bool mount_has(const json_t *container, const char *field, const char *want)
 {
-    json_t *mounts = kobj_arr(container, "volumeMounts");
-    size_t i;
-    json_t *m;
-    json_array_foreach(mounts, i, m)
-    {
-        const char *v = kobj_str(m, field);
-        if (v && strcmp(v, want) == 0)
-            return true;
-    }
-    return false;
+    return kobj_list_find(kobj_arr(container, "volumeMounts"), field, want) != NULL;
 }
 
 bool kobj_mount_path_exists(const json_t *container, const char *mount_path)
@@ -189,16 +184,7 @@ bool kobj_mount_name_exists(const json_t *container, const char *name)
 
 bool kobj_volume_exists(const json_t *pod_spec, const char *name)
 {
-    json_t *vols = kobj_arr(pod_spec, "volumes");
-    size_t i;
-    json_t *v;
-    json_array_foreach(vols, i, v)
-    {
-        const char *n = kobj_str(v, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
+    return kobj_list_find(kobj_arr(pod_spec, "volumes"), "name", name) != NULL;
 }
 
 json_t *kobj_container(const json_t *pod_spec, size_t i)

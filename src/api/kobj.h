@@ -49,6 +49,10 @@ json_t *kobj_strv(const char *const *items);
 json_t *kobj_env_value(const char *name, const char *value);
 json_t *kobj_env_field_ref(const char *name, const char *field_path);
 
+/* The first object in list (an array; NULL reads as empty) whose string member field equals
+ * value, or NULL: env vars, volumes, mounts and containers by name. */
+json_t *kobj_list_find(const json_t *list, const char *field, const char *value);
+
 /* Container env: the first entry with that name, or NULL. */
 json_t *kobj_env_find(const json_t *container, const char *name);
 bool kobj_env_exists(const json_t *container, const char *name);

@@ -19,6 +19,7 @@
 #ifndef KRC_API_RAYCLUSTER_H
 #define KRC_API_RAYCLUSTER_H
 
+#include "api/json_field.h" /* struct rc_opt_i32, rc_opt_bool, json_field_objmeta */
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -66,16 +67,6 @@
 #define RAYCLUSTER_STATE_READY          "ready"
 #define RAYCLUSTER_STATE_SUSPENDED      "suspended"
 
-/* Optional scalars: KubeRay's pointer fields. */
-struct rc_opt_i32 {
-    bool set;
-    int32_t v;
-};
-struct rc_opt_bool {
-    bool set;
-    bool v;
-};
-
 /* Who created the cluster (label ray.io/originated-from-crd); anything unknown is RayCluster. */
 enum raycluster_creator {
     RAYCLUSTER_CREATOR_RAYCLUSTER = 0,
@@ -101,18 +92,6 @@ struct raycluster_gates {
     bool cron_job;            /* RayCronJob (the RayCronJob controller), default off */
 };
 void raycluster_gates_default(struct raycluster_gates *g);
-
-struct raycluster_meta {
-    const char *name; /* never NULL after parse (may be "") */
-    const char *ns;   /* "" when absent */
-    const char *uid;  /* "" when absent */
-    const char *resource_version;
-    const char *creation_timestamp;
-    const char *deletion_timestamp; /* NULL unless being deleted */
-    int64_t generation;
-    json_t *labels;      /* borrowed string map or NULL */
-    json_t *annotations; /* borrowed string map or NULL */
-};
 
 struct raycluster_credential {
     bool set;
@@ -215,7 +194,7 @@ struct raycluster_status {
 
 struct raycluster {
     json_t *root; /* owned reference to the whole document */
-    struct raycluster_meta meta;
+    struct json_field_objmeta meta;
     struct raycluster_spec spec;
     struct raycluster_status status;
 };

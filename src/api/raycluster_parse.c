@@ -1,310 +1,158 @@
 /* raycluster_parse.c - JSON -> struct raycluster (see raycluster.h for the borrowing design).
  *
- * Each field is read through a typed getter that knows its path, so an error says exactly what
- * was wrong and where ("RayCluster default/x: spec.workerGroupSpecs[1].replicas: expected an
- * int32, got a string"). JSON null is treated as absent, as Kubernetes' decoder does for optional
- * fields. Unknown fields are ignored (the API server prunes them anyway). */
+ * Each field is read through a typed getter from json_field.h that knows its path, so an error
+ * says exactly what was wrong and where ("RayCluster default/x: spec.workerGroupSpecs[1].replicas:
+ * expected an int32, got a string"). JSON null is treated as absent, as Kubernetes' decoder does
+ * for optional fields. Unknown fields are ignored (the API server prunes them anyway). */
 #include "api/raycluster.h"
 
+#include "api/json_field.h"
 #include "api/kobj.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct pctx {
-    const char *ns, *name;
-    struct krc_error *err;
-};
-
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
-static int fail(struct pctx *c, const char *path, const char *key, const char *what,
-                const json_t *got)
-{
-    return krc_error_set(c->err, KRC_EINVAL, "RayCluster %s/%s: %s%s%s: expected %s, got %s", c->ns,
-                         c->name, path, *path ? "." : "", key, what,
-                         got ? type_name(got) : "nothing");
-}
-
-/* Member lookup with null folded into absent. */
-static json_t *member(const json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_null(v) ? NULL : v;
-}
-
-static int get_str(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                   const char **out)
-{
-    json_t *v = member(obj, key);
-    *out = NULL;
-    if (!v)
-        return 0;
-    if (!json_is_string(v))
-        return fail(c, path, key, "a string", v);
-    *out = json_string_value(v);
-    return 0;
-}
-
-static int get_i32(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                   struct rc_opt_i32 *out)
-{
-    json_t *v = member(obj, key);
-    out->set = false;
-    out->v = 0;
-    if (!v)
-        return 0;
-    if (!json_is_integer(v))
-        return fail(c, path, key, "an int32", v);
-    json_int_t n = json_integer_value(v);
-    if (n < INT32_MIN || n > INT32_MAX)
-        return krc_error_set(c->err, KRC_EINVAL,
-                             "RayCluster %s/%s: %s.%s: %lld does not fit in an int32", c->ns,
-                             c->name, path, key, (long long)n);
-    out->set = true;
-    out->v = (int32_t)n;
-    return 0;
-}
-
-static int get_bool(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                    struct rc_opt_bool *out)
-{
-    json_t *v = member(obj, key);
-    out->set = false;
-    out->v = false;
-    if (!v)
-        return 0;
-    if (!json_is_boolean(v))
-        return fail(c, path, key, "a boolean", v);
-    out->set = true;
-    out->v = json_is_true(v);
-    return 0;
-}
-
-static int get_obj(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                   json_t **out)
-{
-    json_t *v = member(obj, key);
-    *out = NULL;
-    if (!v)
-        return 0;
-    if (!json_is_object(v))
-        return fail(c, path, key, "an object", v);
-    *out = v;
-    return 0;
-}
-
-static int get_arr(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                   json_t **out)
-{
-    json_t *v = member(obj, key);
-    *out = NULL;
-    if (!v)
-        return 0;
-    if (!json_is_array(v))
-        return fail(c, path, key, "an array", v);
-    *out = v;
-    return 0;
-}
-
-/* An object whose values are all strings (Go map[string]string). */
-static int get_str_map(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                       json_t **out)
-{
-    int rc = get_obj(c, obj, path, key, out);
-    if (rc || !*out)
-        return rc;
-    const char *k;
-    json_t *v;
-    json_object_foreach(*out, k, v)
-    {
-        if (!json_is_string(v))
-            return krc_error_set(c->err, KRC_EINVAL,
-                                 "RayCluster %s/%s: %s.%s[\"%s\"]: expected a string, got %s",
-                                 c->ns, c->name, path, key, k, type_name(v));
-    }
-    return 0;
-}
-
-static int get_str_list(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                        json_t **out)
-{
-    int rc = get_arr(c, obj, path, key, out);
-    if (rc || !*out)
-        return rc;
-    size_t i;
-    json_t *v;
-    json_array_foreach(*out, i, v)
-    {
-        if (!json_is_string(v))
-            return krc_error_set(c->err, KRC_EINVAL,
-                                 "RayCluster %s/%s: %s.%s[%zu]: expected a string, got %s", c->ns,
-                                 c->name, path, key, i, type_name(v));
-    }
-    return 0;
-}
-
 /* rayStartParams: a string map, or a fresh empty object when absent (KubeRay's setDefaults). The
  * result is an owned reference. */
-static int get_params(struct pctx *c, const json_t *obj, const char *path, json_t **out)
+static int get_params(const struct json_field_ctx *c, const json_t *obj, const char *path,
+                      json_t **out)
 {
     json_t *m;
-    int rc = get_str_map(c, obj, path, "rayStartParams", &m);
+    int rc = json_field_str_map(c, obj, path, "rayStartParams", &m);
     if (rc)
         return rc;
     *out = m ? json_incref(m) : json_object();
-    return *out ? 0
-                : krc_error_set(c->err, KRC_ENOMEM, "RayCluster %s/%s: out of memory", c->ns,
-                                c->name);
+    return *out ? 0 : json_field_oom(c);
+}
+
+/* One container of a pod template: the members builders edit must have the right shape, so a
+ * malformed template is reported here by path instead of failing deep inside a builder. */
+static int check_container(const struct json_field_ctx *c, const json_t *ct, const char *path)
+{
+    json_t *member, *res;
+    char rsub[JSON_FIELD_PATH_MAX];
+    int rc;
+    if (!json_is_object(ct))
+        return json_field_fail_at(c, path, "an object", ct);
+    if ((rc = json_field_arr(c, ct, path, "env", &member)) ||
+        (rc = json_field_arr(c, ct, path, "ports", &member)) ||
+        (rc = json_field_arr(c, ct, path, "volumeMounts", &member)) ||
+        (rc = json_field_str_list(c, ct, path, "command", &member)) ||
+        (rc = json_field_str_list(c, ct, path, "args", &member)) ||
+        (rc = json_field_obj(c, ct, path, "resources", &res)))
+        return rc;
+    json_field_path(rsub, "%s.resources", path);
+    if ((rc = json_field_obj(c, res, rsub, "limits", &member)) ||
+        (rc = json_field_obj(c, res, rsub, "requests", &member)))
+        return rc;
+    return 0;
 }
 
 /* A PodTemplateSpec: required, an object, and if present spec/containers of the right shape, so
  * builders can rely on containers being an array of objects. */
-static int get_template(struct pctx *c, const json_t *obj, const char *path, json_t **out)
+static int get_template(const struct json_field_ctx *c, const json_t *obj, const char *path,
+                        json_t **out)
 {
-    int rc = get_obj(c, obj, path, "template", out);
+    static const char *const CONTAINER_LISTS[] = {"containers", "initContainers"};
+    int rc = json_field_obj_required(c, obj, path, "template", out);
     if (rc)
         return rc;
-    if (!*out)
-        return fail(c, path, "template", "an object (the field is required)", NULL);
-    char sub[256];
-    snprintf(sub, sizeof(sub), "%s.template", path);
-    json_t *spec, *meta, *containers, *x;
-    if ((rc = get_obj(c, *out, sub, "metadata", &meta)) ||
-        (rc = get_obj(c, *out, sub, "spec", &spec)))
+    char sub[JSON_FIELD_PATH_MAX];
+    json_t *spec, *meta, *x;
+    json_field_path(sub, "%s.template", path);
+    if ((rc = json_field_obj(c, *out, sub, "metadata", &meta)) ||
+        (rc = json_field_obj(c, *out, sub, "spec", &spec)))
         return rc;
-    if (meta) {
-        snprintf(sub, sizeof(sub), "%s.template.metadata", path);
-        if ((rc = get_str_map(c, meta, sub, "labels", &x)) ||
-            (rc = get_str_map(c, meta, sub, "annotations", &x)))
-            return rc;
-    }
-    if (!spec)
-        return 0;
-    snprintf(sub, sizeof(sub), "%s.template.spec", path);
-    if ((rc = get_arr(c, spec, sub, "volumes", &x)))
+    json_field_path(sub, "%s.template.metadata", path);
+    if ((rc = json_field_str_map(c, meta, sub, "labels", &x)) ||
+        (rc = json_field_str_map(c, meta, sub, "annotations", &x)))
         return rc;
-    for (int k = 0; k < 2; k++) {
-        const char *key = k == 0 ? "containers" : "initContainers";
-        if ((rc = get_arr(c, spec, sub, key, &containers)))
-            return rc;
+    json_field_path(sub, "%s.template.spec", path);
+    if ((rc = json_field_arr(c, spec, sub, "volumes", &x)))
+        return rc;
+    for (size_t k = 0; k < sizeof(CONTAINER_LISTS) / sizeof(CONTAINER_LISTS[0]); k++) {
+        json_t *containers, *ct;
         size_t i;
-        json_t *ct;
+        if ((rc = json_field_arr(c, spec, sub, CONTAINER_LISTS[k], &containers)))
+            return rc;
         json_array_foreach(containers, i, ct)
         {
-            char csub[300];
-            snprintf(csub, sizeof(csub), "%s.%s[%zu]", sub, key, i);
-            if (!json_is_object(ct))
-                return krc_error_set(c->err, KRC_EINVAL,
-                                     "RayCluster %s/%s: %s: expected an object, got %s", c->ns,
-                                     c->name, csub, type_name(ct));
-            /* The members builders edit must have the right shape, so a malformed template is
-             * reported here by path instead of failing deep inside a builder. */
-            json_t *member, *res;
-            char rsub[340];
-            if ((rc = get_arr(c, ct, csub, "env", &member)) ||
-                (rc = get_arr(c, ct, csub, "ports", &member)) ||
-                (rc = get_arr(c, ct, csub, "volumeMounts", &member)) ||
-                (rc = get_str_list(c, ct, csub, "command", &member)) ||
-                (rc = get_str_list(c, ct, csub, "args", &member)) ||
-                (rc = get_obj(c, ct, csub, "resources", &res)))
-                return rc;
-            snprintf(rsub, sizeof(rsub), "%s.resources", csub);
-            if (res && ((rc = get_obj(c, res, rsub, "limits", &member)) ||
-                        (rc = get_obj(c, res, rsub, "requests", &member))))
+            char csub[JSON_FIELD_PATH_MAX];
+            json_field_path(csub, "%s.%s[%zu]", sub, CONTAINER_LISTS[k], i);
+            if ((rc = check_container(c, ct, csub)))
                 return rc;
         }
     }
     return 0;
 }
 
-static int parse_credential(struct pctx *c, const json_t *obj, const char *path, const char *key,
-                            struct raycluster_credential *out)
+static int parse_credential(const struct json_field_ctx *c, const json_t *obj, const char *path,
+                            const char *key, struct raycluster_credential *out)
 {
     json_t *o;
-    int rc = get_obj(c, obj, path, key, &o);
+    int rc = json_field_obj(c, obj, path, key, &o);
     memset(out, 0, sizeof(*out));
     if (rc || !o)
         return rc;
-    char sub[128];
-    snprintf(sub, sizeof(sub), "%s.%s", path, key);
+    char sub[JSON_FIELD_PATH_MAX];
+    json_field_path(sub, "%s.%s", path, key);
     out->set = true;
-    if ((rc = get_str(c, o, sub, "value", &out->value)))
+    if ((rc = json_field_str(c, o, sub, "value", &out->value)))
         return rc;
-    return get_obj(c, o, sub, "valueFrom", &out->value_from);
+    return json_field_obj(c, o, sub, "valueFrom", &out->value_from);
 }
 
-static int parse_gcs_ft(struct pctx *c, const json_t *spec, struct raycluster_gcs_ft *ft)
+static int parse_gcs_ft(const struct json_field_ctx *c, const json_t *spec,
+                        struct raycluster_gcs_ft *ft)
 {
     json_t *o;
     const char *p = "spec.gcsFaultToleranceOptions";
-    int rc = get_obj(c, spec, "spec", "gcsFaultToleranceOptions", &o);
+    int rc = json_field_obj(c, spec, "spec", "gcsFaultToleranceOptions", &o);
     if (rc || !o)
         return rc;
     ft->set = true;
-    if ((rc = get_str(c, o, p, "backend", &ft->backend)) ||
-        (rc = get_str(c, o, p, "redisAddress", &ft->redis_address)) ||
-        (rc = get_str(c, o, p, "externalStorageNamespace", &ft->external_storage_namespace)) ||
+    if ((rc = json_field_str(c, o, p, "backend", &ft->backend)) ||
+        (rc = json_field_str(c, o, p, "redisAddress", &ft->redis_address)) ||
+        (rc = json_field_str(c, o, p, "externalStorageNamespace",
+                             &ft->external_storage_namespace)) ||
         (rc = parse_credential(c, o, p, "redisUsername", &ft->redis_username)) ||
         (rc = parse_credential(c, o, p, "redisPassword", &ft->redis_password)) ||
-        (rc = get_obj(c, o, p, "storage", &ft->storage)))
+        (rc = json_field_obj(c, o, p, "storage", &ft->storage)))
         return rc;
     if (ft->backend && strcmp(ft->backend, "redis") != 0 && strcmp(ft->backend, "rocksdb") != 0)
         return krc_error_set(c->err, KRC_EINVAL,
                              "RayCluster %s/%s: %s.backend: unsupported value \"%s\" (supported: "
                              "\"redis\", \"rocksdb\")",
                              c->ns, c->name, p, ft->backend);
-    if (ft->storage) {
-        const char *sp = "spec.gcsFaultToleranceOptions.storage";
-        if ((rc = get_str(c, ft->storage, sp, "claimName", &ft->storage_claim_name)) ||
-            (rc = get_str(c, ft->storage, sp, "subPath", &ft->storage_sub_path)))
-            return rc;
-    }
+    const char *sp = "spec.gcsFaultToleranceOptions.storage";
+    if ((rc = json_field_str(c, ft->storage, sp, "claimName", &ft->storage_claim_name)) ||
+        (rc = json_field_str(c, ft->storage, sp, "subPath", &ft->storage_sub_path)))
+        return rc;
     return 0;
 }
 
-static int parse_autoscaler(struct pctx *c, const json_t *spec,
+static int parse_autoscaler(const struct json_field_ctx *c, const json_t *spec,
                             struct raycluster_autoscaler_options *a)
 {
     json_t *o;
     const char *p = "spec.autoscalerOptions";
-    int rc = get_obj(c, spec, "spec", "autoscalerOptions", &o);
+    int rc = json_field_obj(c, spec, "spec", "autoscalerOptions", &o);
     if (rc || !o)
         return rc;
     a->set = true;
     const char *version = NULL;
-    if ((rc = get_str(c, o, p, "version", &version)) ||
-        (rc = get_str(c, o, p, "image", &a->image)) ||
-        (rc = get_str(c, o, p, "imagePullPolicy", &a->image_pull_policy)) ||
-        (rc = get_str(c, o, p, "upscalingMode", &a->upscaling_mode)) ||
-        (rc = get_obj(c, o, p, "resources", &a->resources)) ||
-        (rc = get_obj(c, o, p, "securityContext", &a->security_context)) ||
-        (rc = get_arr(c, o, p, "env", &a->env)) ||
-        (rc = get_arr(c, o, p, "envFrom", &a->env_from)) ||
-        (rc = get_arr(c, o, p, "volumeMounts", &a->volume_mounts)) ||
-        (rc = get_str_list(c, o, p, "command", &a->command)) ||
-        (rc = get_str_list(c, o, p, "args", &a->args)) ||
-        (rc = get_i32(c, o, p, "idleTimeoutSeconds", &a->idle_timeout_seconds)))
+    if ((rc = json_field_str(c, o, p, "version", &version)) ||
+        (rc = json_field_str(c, o, p, "image", &a->image)) ||
+        (rc = json_field_str(c, o, p, "imagePullPolicy", &a->image_pull_policy)) ||
+        (rc = json_field_str(c, o, p, "upscalingMode", &a->upscaling_mode)) ||
+        (rc = json_field_obj(c, o, p, "resources", &a->resources)) ||
+        (rc = json_field_obj(c, o, p, "securityContext", &a->security_context)) ||
+        (rc = json_field_arr(c, o, p, "env", &a->env)) ||
+        (rc = json_field_arr(c, o, p, "envFrom", &a->env_from)) ||
+        (rc = json_field_arr(c, o, p, "volumeMounts", &a->volume_mounts)) ||
+        (rc = json_field_str_list(c, o, p, "command", &a->command)) ||
+        (rc = json_field_str_list(c, o, p, "args", &a->args)) ||
+        (rc = json_field_i32(c, o, p, "idleTimeoutSeconds", &a->idle_timeout_seconds)))
         return rc;
     if (version) {
         if (strcmp(version, "v1") == 0)
@@ -320,115 +168,106 @@ static int parse_autoscaler(struct pctx *c, const json_t *spec,
     return 0;
 }
 
-static int parse_head(struct pctx *c, const json_t *spec, struct raycluster_head_group *h)
+static int parse_head(const struct json_field_ctx *c, const json_t *spec,
+                      struct raycluster_head_group *h)
 {
     json_t *o;
     const char *p = "spec.headGroupSpec";
-    int rc = get_obj(c, spec, "spec", "headGroupSpec", &o);
-    if (rc)
-        return rc;
-    if (!o)
-        return fail(c, "spec", "headGroupSpec", "an object (the field is required)", NULL);
-    if ((rc = get_template(c, o, p, &h->template)) ||
-        (rc = get_str_map(c, o, p, "resources", &h->resources)) ||
-        (rc = get_str_map(c, o, p, "labels", &h->labels)) ||
-        (rc = get_str(c, o, p, "serviceType", &h->service_type)) ||
-        (rc = get_obj(c, o, p, "headService", &h->head_service)) ||
-        (rc = get_bool(c, o, p, "enableIngress", &h->enable_ingress)) ||
-        (rc = get_obj(c, o, p, "ingressOptions", &h->ingress_options)))
+    int rc;
+    if ((rc = json_field_obj_required(c, spec, "spec", "headGroupSpec", &o)) ||
+        (rc = get_template(c, o, p, &h->template)) ||
+        (rc = json_field_str_map(c, o, p, "resources", &h->resources)) ||
+        (rc = json_field_str_map(c, o, p, "labels", &h->labels)) ||
+        (rc = json_field_str(c, o, p, "serviceType", &h->service_type)) ||
+        (rc = json_field_obj(c, o, p, "headService", &h->head_service)) ||
+        (rc = json_field_opt_bool(c, o, p, "enableIngress", &h->enable_ingress)) ||
+        (rc = json_field_obj(c, o, p, "ingressOptions", &h->ingress_options)))
         return rc;
     return get_params(c, o, p, &h->ray_start_params);
 }
 
-static int parse_worker(struct pctx *c, const json_t *o, size_t idx,
+static int parse_worker(const struct json_field_ctx *c, const json_t *o, size_t idx,
                         struct raycluster_worker_group *w)
 {
-    char p[64];
+    char p[JSON_FIELD_PATH_MAX], sp[JSON_FIELD_PATH_MAX];
     int rc;
-    snprintf(p, sizeof(p), "spec.workerGroupSpecs[%zu]", idx);
+    json_field_path(p, "spec.workerGroupSpecs[%zu]", idx);
     if (!json_is_object(o))
-        return krc_error_set(c->err, KRC_EINVAL, "RayCluster %s/%s: %s: expected an object, got %s",
-                             c->ns, c->name, p, type_name(o));
+        return json_field_fail_at(c, p, "an object", o);
     json_t *scale = NULL;
-    if ((rc = get_str(c, o, p, "groupName", &w->group_name)) ||
-        (rc = get_i32(c, o, p, "replicas", &w->replicas)) ||
-        (rc = get_i32(c, o, p, "minReplicas", &w->min_replicas)) ||
-        (rc = get_i32(c, o, p, "maxReplicas", &w->max_replicas)) ||
-        (rc = get_i32(c, o, p, "idleTimeoutSeconds", &w->idle_timeout_seconds)) ||
-        (rc = get_i32(c, o, p, "priority", &w->priority)) ||
-        (rc = get_i32(c, o, p, "numOfHosts", &w->num_of_hosts)) ||
-        (rc = get_bool(c, o, p, "suspend", &w->suspend)) ||
-        (rc = get_str_map(c, o, p, "resources", &w->resources)) ||
-        (rc = get_str_map(c, o, p, "labels", &w->labels)) ||
+    if ((rc = json_field_str(c, o, p, "groupName", &w->group_name)) ||
+        (rc = json_field_i32(c, o, p, "replicas", &w->replicas)) ||
+        (rc = json_field_i32(c, o, p, "minReplicas", &w->min_replicas)) ||
+        (rc = json_field_i32(c, o, p, "maxReplicas", &w->max_replicas)) ||
+        (rc = json_field_i32(c, o, p, "idleTimeoutSeconds", &w->idle_timeout_seconds)) ||
+        (rc = json_field_i32(c, o, p, "priority", &w->priority)) ||
+        (rc = json_field_i32(c, o, p, "numOfHosts", &w->num_of_hosts)) ||
+        (rc = json_field_opt_bool(c, o, p, "suspend", &w->suspend)) ||
+        (rc = json_field_str_map(c, o, p, "resources", &w->resources)) ||
+        (rc = json_field_str_map(c, o, p, "labels", &w->labels)) ||
         (rc = get_template(c, o, p, &w->template)) ||
-        (rc = get_obj(c, o, p, "scaleStrategy", &scale)))
+        (rc = json_field_obj(c, o, p, "scaleStrategy", &scale)))
         return rc;
-    if (scale) {
-        char sp[96];
-        snprintf(sp, sizeof(sp), "%s.scaleStrategy", p);
-        if ((rc = get_str_list(c, scale, sp, "workersToDelete", &w->workers_to_delete)))
-            return rc;
-    }
+    json_field_path(sp, "%s.scaleStrategy", p);
+    if ((rc = json_field_str_list(c, scale, sp, "workersToDelete", &w->workers_to_delete)))
+        return rc;
     if (!w->group_name)
         w->group_name = "";
     return get_params(c, o, p, &w->ray_start_params);
 }
 
-static int parse_spec(struct pctx *c, const json_t *spec, struct raycluster_spec *s)
+/* The small optional blocks of the spec: upgradeStrategy, authOptions, tlsOptions. */
+static int parse_options(const struct json_field_ctx *c, const json_t *spec,
+                         struct raycluster_spec *s)
+{
+    json_t *up, *auth, *tls;
+    int rc;
+    if ((rc = json_field_obj(c, spec, "spec", "upgradeStrategy", &up)) ||
+        (rc = json_field_str(c, up, "spec.upgradeStrategy", "type", &s->upgrade_strategy_type)) ||
+        (rc = json_field_obj(c, spec, "spec", "authOptions", &auth)) ||
+        (rc = json_field_str(c, auth, "spec.authOptions", "mode", &s->auth.mode)) ||
+        (rc = json_field_str(c, auth, "spec.authOptions", "secretName", &s->auth.secret_name)) ||
+        (rc = json_field_opt_bool(c, auth, "spec.authOptions", "enableK8sTokenAuth",
+                                  &s->auth.enable_k8s_token_auth)) ||
+        (rc = json_field_obj(c, spec, "spec", "tlsOptions", &tls)) ||
+        (rc = json_field_opt_bool(c, tls, "spec.tlsOptions", "enabled", &s->tls_enabled)))
+        return rc;
+    s->upgrade_strategy_set = up != NULL;
+    s->auth.set = auth != NULL;
+    s->tls_options_set = tls != NULL;
+    return 0;
+}
+
+static int parse_spec(const struct json_field_ctx *c, const json_t *spec, struct raycluster_spec *s)
 {
     int rc;
-    json_t *x;
     if (!spec)
-        return fail(c, "", "spec", "an object", NULL);
-    if ((rc = get_str(c, spec, "spec", "rayVersion", &s->ray_version)) ||
-        (rc = get_bool(c, spec, "spec", "enableInTreeAutoscaling",
-                       &s->enable_in_tree_autoscaling)) ||
-        (rc = get_bool(c, spec, "spec", "suspend", &s->suspend)) ||
-        (rc = get_str(c, spec, "spec", "managedBy", &s->managed_by)) ||
-        (rc = get_str_map(c, spec, "spec", "headServiceAnnotations",
-                          &s->head_service_annotations)) ||
+        return json_field_fail(c, "", "spec", "an object", NULL);
+    if ((rc = json_field_str(c, spec, "spec", "rayVersion", &s->ray_version)) ||
+        (rc = json_field_opt_bool(c, spec, "spec", "enableInTreeAutoscaling",
+                                  &s->enable_in_tree_autoscaling)) ||
+        (rc = json_field_opt_bool(c, spec, "spec", "suspend", &s->suspend)) ||
+        (rc = json_field_str(c, spec, "spec", "managedBy", &s->managed_by)) ||
+        (rc = json_field_str_map(c, spec, "spec", "headServiceAnnotations",
+                                 &s->head_service_annotations)) ||
         (rc = parse_autoscaler(c, spec, &s->autoscaler)) ||
         (rc = parse_gcs_ft(c, spec, &s->gcs_ft)) ||
-        (rc = get_obj(c, spec, "spec", "networkPolicy", &s->network_policy)) ||
-        (rc = get_obj(c, spec, "spec", "historyServerOptions", &s->history_server_options)))
+        (rc = json_field_obj(c, spec, "spec", "networkPolicy", &s->network_policy)) ||
+        (rc = json_field_obj(c, spec, "spec", "historyServerOptions", &s->history_server_options)))
         return rc;
     if (!s->ray_version)
         s->ray_version = "";
-    if ((rc = get_obj(c, spec, "spec", "upgradeStrategy", &x)))
-        return rc;
-    if (x) {
-        s->upgrade_strategy_set = true;
-        if ((rc = get_str(c, x, "spec.upgradeStrategy", "type", &s->upgrade_strategy_type)))
-            return rc;
-    }
-    if ((rc = get_obj(c, spec, "spec", "authOptions", &x)))
-        return rc;
-    if (x) {
-        s->auth.set = true;
-        if ((rc = get_str(c, x, "spec.authOptions", "mode", &s->auth.mode)) ||
-            (rc = get_str(c, x, "spec.authOptions", "secretName", &s->auth.secret_name)) ||
-            (rc = get_bool(c, x, "spec.authOptions", "enableK8sTokenAuth",
-                           &s->auth.enable_k8s_token_auth)))
-            return rc;
-    }
-    if ((rc = get_obj(c, spec, "spec", "tlsOptions", &x)))
-        return rc;
-    if (x) {
-        s->tls_options_set = true;
-        if ((rc = get_bool(c, x, "spec.tlsOptions", "enabled", &s->tls_enabled)))
-            return rc;
-    }
-    if ((rc = parse_head(c, spec, &s->head)))
+    if ((rc = parse_options(c, spec, s)) || (rc = parse_head(c, spec, &s->head)))
         return rc;
     json_t *workers;
-    if ((rc = get_arr(c, spec, "spec", "workerGroupSpecs", &workers)))
+    if ((rc = json_field_arr(c, spec, "spec", "workerGroupSpecs", &workers)))
         return rc;
     size_t n = json_array_size(workers);
     if (n == 0)
         return 0;
     s->workers = calloc(n, sizeof(*s->workers));
     if (!s->workers)
-        return krc_error_set(c->err, KRC_ENOMEM, "RayCluster %s/%s: out of memory", c->ns, c->name);
+        return json_field_oom(c);
     for (size_t i = 0; i < n; i++) {
         s->n_workers = i + 1; /* so release frees the params of groups parsed so far */
         if ((rc = parse_worker(c, json_array_get(workers, i), i, &s->workers[i])))
@@ -437,52 +276,22 @@ static int parse_spec(struct pctx *c, const json_t *spec, struct raycluster_spec
     return 0;
 }
 
-static int parse_meta(struct pctx *c, const json_t *doc, struct raycluster_meta *m)
-{
-    json_t *meta;
-    int rc = get_obj(c, doc, "", "metadata", &meta);
-    if (rc)
-        return rc;
-    if ((rc = get_str(c, meta, "metadata", "name", &m->name)) ||
-        (rc = get_str(c, meta, "metadata", "namespace", &m->ns)) ||
-        (rc = get_str(c, meta, "metadata", "uid", &m->uid)) ||
-        (rc = get_str(c, meta, "metadata", "resourceVersion", &m->resource_version)) ||
-        (rc = get_str(c, meta, "metadata", "creationTimestamp", &m->creation_timestamp)) ||
-        (rc = get_str(c, meta, "metadata", "deletionTimestamp", &m->deletion_timestamp)) ||
-        (rc = get_str_map(c, meta, "metadata", "labels", &m->labels)) ||
-        (rc = get_str_map(c, meta, "metadata", "annotations", &m->annotations)))
-        return rc;
-    json_t *gen = member(meta, "generation");
-    if (gen && !json_is_integer(gen))
-        return fail(c, "metadata", "generation", "an integer", gen);
-    m->generation = gen ? (int64_t)json_integer_value(gen) : 0;
-    if (!m->name)
-        m->name = "";
-    if (!m->ns)
-        m->ns = "";
-    if (!m->uid)
-        m->uid = "";
-    return 0;
-}
-
 int raycluster_parse(json_t *doc, struct raycluster *rc, struct krc_error *err)
 {
-    struct pctx c = {"", "", err};
+    struct json_field_ctx c = {"RayCluster", "", "", err};
     int r;
     memset(rc, 0, sizeof(*rc));
     raycluster_status_init(&rc->status);
     if (!json_is_object(doc))
         return krc_error_set(err, KRC_EINVAL, "RayCluster: expected a JSON object, got %s",
-                             doc ? type_name(doc) : "nothing");
+                             json_field_type_name(doc));
     rc->root = json_incref(doc);
-    if ((r = parse_meta(&c, doc, &rc->meta)))
+    if ((r = json_field_objmeta(&c, doc, &rc->meta)))
         goto err;
-    c.ns = rc->meta.ns;
-    c.name = rc->meta.name;
     json_t *spec = NULL, *status = NULL;
-    if ((r = get_obj(&c, doc, "", "spec", &spec)) || (r = parse_spec(&c, spec, &rc->spec)))
+    if ((r = json_field_obj(&c, doc, "", "spec", &spec)) || (r = parse_spec(&c, spec, &rc->spec)))
         goto err;
-    if ((r = get_obj(&c, doc, "", "status", &status)))
+    if ((r = json_field_obj(&c, doc, "", "status", &status)))
         goto err;
     if ((r = raycluster_status_parse(status, &rc->status, err))) {
         krc_error_wrap(err, r, "RayCluster %s/%s: status", c.ns, c.name);

@@ -77,19 +77,6 @@ static const char *env_value(const json_t *container, const char *name)
     return v ? v : "";
 }
 
-static bool env_list_has(const json_t *list, const char *name)
-{
-    size_t i;
-    json_t *e;
-    json_array_foreach(list, i, e)
-    {
-        const char *n = kobj_str(e, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
-}
-
 static bool nonempty(const char *s)
 {
     return s && *s;
@@ -413,7 +400,7 @@ static int validate_autoscaler(struct vctx *v, const struct raycluster *rc, cons
     if (a->set && a->idle_timeout_seconds.set && a->idle_timeout_seconds.v < 0)
         return reject(v, "autoscalerOptions.idleTimeoutSeconds must be non-negative, got %d",
                       (int)a->idle_timeout_seconds.v);
-    if (a->set && env_list_has(a->env, "KUBERAY_GEN_AUTOSCALER_START_CMD"))
+    if (a->set && kobj_list_find(a->env, "name", "KUBERAY_GEN_AUTOSCALER_START_CMD"))
         return reject(v, "autoscalerOptions.env must not contain KUBERAY_GEN_AUTOSCALER_START_CMD: "
                          "it is managed by KubeRay and injected automatically into the autoscaler "
                          "container");
@@ -519,16 +506,7 @@ static int validate_collector(struct vctx *v, const json_t *opts)
 
 static bool template_has_container(const json_t *tmpl, const char *name)
 {
-    json_t *cs = kobj_arr(template_spec(tmpl), "containers");
-    size_t i;
-    json_t *c;
-    json_array_foreach(cs, i, c)
-    {
-        const char *n = kobj_str(c, "name");
-        if (n && strcmp(n, name) == 0)
-            return true;
-    }
-    return false;
+    return kobj_list_find(kobj_arr(template_spec(tmpl), "containers"), "name", name) != NULL;
 }
 
 static int validate_history_server(struct vctx *v, const struct raycluster *rc,
@@ -715,7 +693,7 @@ static int validate_tls(struct vctx *v, const struct raycluster *rc,
     if (!a->set)
         return 0;
     for (size_t i = 0; i < 4; i++)
-        if (env_list_has(a->env, tls_env[i]))
+        if (kobj_list_find(a->env, "name", tls_env[i]))
             return reject(v,
                           "cannot set %s environment variable in autoscalerOptions.env when "
                           "tlsOptions is set - the operator manages TLS configuration for the "

@@ -27,17 +27,6 @@
 #define RAYCRONJOB_EVENT_INVALID_SPEC      "InvalidRayCronJobSpec"
 #define RAYCRONJOB_EVENT_SUSPENDED         "SuspendedRayCronJob"
 
-struct raycronjob_meta {
-    const char *name; /* never NULL after parse (may be "") */
-    const char *ns;   /* "" when absent */
-    const char *uid;  /* "" when absent */
-    const char *resource_version;
-    const char *creation_timestamp; /* NULL when absent */
-    const char *deletion_timestamp; /* NULL unless being deleted */
-    int64_t generation;
-    json_t *labels, *annotations; /* borrowed string maps or NULL */
-};
-
 struct raycronjob_spec {
     const char *schedule;  /* "" when absent */
     const char *time_zone; /* NULL when absent; "" is a validation error */
@@ -54,7 +43,7 @@ struct raycronjob_status {
 
 struct raycronjob {
     json_t *root; /* owned reference */
-    struct raycronjob_meta meta;
+    struct json_field_objmeta meta;
     struct raycronjob_spec spec;
     struct raycronjob_status status;
 };

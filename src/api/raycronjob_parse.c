@@ -6,6 +6,7 @@
  * check, as KubeRay builds a bare RayJob{Spec: jobTemplate} for it. */
 #include "api/raycronjob.h"
 
+#include "api/json_field.h"
 #include "api/kobj.h"
 #include "util/cron.h"
 
@@ -15,127 +16,24 @@
 
 #define TEMPLATE_PATH "spec.jobTemplate"
 
-static const char *type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
-static json_t *member(const json_t *obj, const char *key)
-{
-    json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
-    return json_is_null(v) ? NULL : v;
-}
-
-/* Reads obj[key] when it has JSON type `type`; fails naming path.key otherwise. */
-static int get_typed(const struct raycronjob *cj, const json_t *obj, const char *path,
-                     const char *key, json_type type, const char *what, json_t **out,
-                     struct krc_error *err)
-{
-    json_t *v = member(obj, key);
-    *out = NULL;
-    if (!v)
-        return 0;
-    bool ok = json_typeof(v) == type || (type == JSON_TRUE && json_is_boolean(v));
-    if (!ok)
-        return krc_error_set(err, KRC_EINVAL, "RayCronJob %s/%s: %s%s%s: expected %s, got %s",
-                             cj->meta.ns ? cj->meta.ns : "", cj->meta.name ? cj->meta.name : "",
-                             path, *path ? "." : "", key, what, type_name(v));
-    *out = v;
-    return 0;
-}
-
-static int get_s(const struct raycronjob *cj, const json_t *obj, const char *path, const char *key,
-                 const char **out, struct krc_error *err)
-{
-    json_t *v;
-    int rc = get_typed(cj, obj, path, key, JSON_STRING, "a string", &v, err);
-    *out = v ? json_string_value(v) : NULL;
-    return rc;
-}
-
-static int get_map(const struct raycronjob *cj, const json_t *obj, const char *path,
-                   const char *key, json_t **out, struct krc_error *err)
-{
-    int rc = get_typed(cj, obj, path, key, JSON_OBJECT, "an object", out, err);
-    if (rc || !*out)
-        return rc;
-    const char *k;
-    json_t *v;
-    json_object_foreach(*out, k, v)
-    {
-        if (!json_is_string(v))
-            return krc_error_set(err, KRC_EINVAL,
-                                 "RayCronJob %s/%s: %s.%s[\"%s\"]: expected a string, got %s",
-                                 cj->meta.ns, cj->meta.name, path, key, k, type_name(v));
-    }
-    return 0;
-}
-
-static int parse_meta(struct raycronjob *cj, struct krc_error *err)
-{
-    struct raycronjob_meta *m = &cj->meta;
-    json_t *meta, *gen;
-    int rc;
-    m->ns = m->name = "";
-    if ((rc = get_typed(cj, cj->root, "", "metadata", JSON_OBJECT, "an object", &meta, err)) ||
-        (rc = get_s(cj, meta, "metadata", "name", &m->name, err)) ||
-        (rc = get_s(cj, meta, "metadata", "namespace", &m->ns, err)) ||
-        (rc = get_s(cj, meta, "metadata", "uid", &m->uid, err)) ||
-        (rc = get_s(cj, meta, "metadata", "resourceVersion", &m->resource_version, err)) ||
-        (rc = get_s(cj, meta, "metadata", "creationTimestamp", &m->creation_timestamp, err)) ||
-        (rc = get_s(cj, meta, "metadata", "deletionTimestamp", &m->deletion_timestamp, err)) ||
-        (rc = get_map(cj, meta, "metadata", "labels", &m->labels, err)) ||
-        (rc = get_map(cj, meta, "metadata", "annotations", &m->annotations, err)) ||
-        (rc = get_typed(cj, meta, "metadata", "generation", JSON_INTEGER, "an integer", &gen, err)))
-        return rc;
-    m->generation = gen ? (int64_t)json_integer_value(gen) : 0;
-    if (!m->name)
-        m->name = "";
-    if (!m->ns)
-        m->ns = "";
-    if (!m->uid)
-        m->uid = "";
-    return 0;
-}
-
 int raycronjob_parse(json_t *doc, struct raycronjob *cj, struct krc_error *err)
 {
+    struct json_field_ctx c = {"RayCronJob", "", "", err};
     int rc;
-    json_t *spec, *status, *suspend;
+    json_t *spec, *status;
     memset(cj, 0, sizeof(*cj));
     raycronjob_status_init(&cj->status);
     if (!json_is_object(doc))
         return krc_error_set(err, KRC_EINVAL, "RayCronJob: expected a JSON object, got %s",
-                             doc ? type_name(doc) : "nothing");
+                             json_field_type_name(doc));
     cj->root = json_incref(doc);
-    if ((rc = parse_meta(cj, err)) ||
-        (rc = get_typed(cj, doc, "", "spec", JSON_OBJECT, "an object", &spec, err)) ||
-        (rc = get_s(cj, spec, "spec", "schedule", &cj->spec.schedule, err)) ||
-        (rc = get_s(cj, spec, "spec", "timeZone", &cj->spec.time_zone, err)) ||
-        (rc = get_typed(cj, spec, "spec", "suspend", JSON_TRUE, "a boolean", &suspend, err)) ||
-        (rc = get_typed(cj, spec, "spec", "jobTemplate", JSON_OBJECT, "an object",
-                        &cj->spec.job_template, err)))
+    if ((rc = json_field_objmeta(&c, doc, &cj->meta)) ||
+        (rc = json_field_obj(&c, doc, "", "spec", &spec)) ||
+        (rc = json_field_str_or_empty(&c, spec, "spec", "schedule", &cj->spec.schedule)) ||
+        (rc = json_field_str(&c, spec, "spec", "timeZone", &cj->spec.time_zone)) ||
+        (rc = json_field_opt_bool(&c, spec, "spec", "suspend", &cj->spec.suspend)) ||
+        (rc = json_field_obj(&c, spec, "spec", "jobTemplate", &cj->spec.job_template)))
         goto fail;
-    if (!cj->spec.schedule)
-        cj->spec.schedule = "";
-    cj->spec.suspend.set = suspend != NULL;
-    cj->spec.suspend.v = json_is_true(suspend);
     /* The template's own parse names the RayCronJob as the object (its RayJobs do not exist
      * yet); no annotations reach the embedded RayCluster, as in KubeRay's validation. */
     if ((rc = rayjob_spec_parse(cj->spec.job_template, cj->meta.ns, cj->meta.name, NULL,
@@ -148,7 +46,7 @@ int raycronjob_parse(json_t *doc, struct raycronjob *cj, struct krc_error *err)
         }
         goto fail;
     }
-    if ((rc = get_typed(cj, doc, "", "status", JSON_OBJECT, "an object", &status, err)))
+    if ((rc = json_field_obj(&c, doc, "", "status", &status)))
         goto fail;
     if ((rc = raycronjob_status_parse(status, &cj->status, err))) {
         krc_error_wrap(err, rc, "RayCronJob %s/%s: status", cj->meta.ns, cj->meta.name);
@@ -193,7 +91,7 @@ int raycronjob_status_parse(const json_t *obj, struct raycronjob_status *st, str
     raycronjob_status_init(st);
     if (obj && !json_is_null(obj) && !json_is_object(obj))
         return krc_error_set(err, KRC_EINVAL, "status: expected an object");
-    json_t *t = member(obj, "lastScheduleTime");
+    json_t *t = json_field_member(obj, "lastScheduleTime");
     if (t && !json_is_string(t))
         return krc_error_set(err, KRC_EINVAL, "status.lastScheduleTime: expected a string");
     st->last_schedule_time = strdup(t ? json_string_value(t) : "");

@@ -109,19 +109,6 @@ enum rayjob_deletion_policy rayjob_deletion_policy_parse(const char *s); /* NULL
 bool rayjob_job_status_terminal(enum rayjob_job_status s);
 bool rayjob_deployment_status_terminal(enum rayjob_deployment_status s);
 
-struct rayjob_meta {
-    const char *name; /* never NULL after parse (may be "") */
-    const char *ns;   /* "" when absent */
-    const char *uid;  /* "" when absent */
-    const char *resource_version;
-    const char *creation_timestamp;
-    const char *deletion_timestamp; /* NULL unless being deleted */
-    int64_t generation;
-    json_t *labels;      /* borrowed string map or NULL */
-    json_t *annotations; /* borrowed string map or NULL */
-    json_t *finalizers;  /* borrowed array of strings or NULL */
-};
-
 /* Legacy deletionStrategy.onSuccess / onFailure. */
 struct rayjob_deletion_legacy {
     bool set;                           /* the object is present */
@@ -199,7 +186,7 @@ struct rayjob_status {
 
 struct rayjob {
     json_t *root; /* owned reference to the whole document */
-    struct rayjob_meta meta;
+    struct json_field_objmeta meta;
     struct rayjob_spec spec;
     /* The embedded RayCluster when spec.has_cluster_spec: a struct raycluster over a synthetic
      * document {metadata: {name, namespace, annotations of the RayJob}, spec: rayClusterSpec}

@@ -1,8 +1,10 @@
-/* raycluster_testutil.h - shared helpers for the RayCluster unit tests (header-only, static).
+/* raycluster_testutil.h - shared helpers for the RayCluster, RayJob and RayCronJob unit tests
+ * (header-only, static: the unit-test build turns every test_*.c into its own binary, so shared
+ * test code lives in headers).
  *
- * Test manifests live in tests/data/raycluster/ (KRC_TESTDATA points at tests/data). A case starts
- * from a manifest and applies small patches by dotted path ("spec.workerGroupSpecs.0.replicas"),
- * so each table row states only what differs. */
+ * Test manifests live in tests/data/raycluster/ and tests/data/rayjob/ (KRC_TESTDATA points at
+ * tests/data). A case starts from a manifest and applies small patches by dotted path
+ * ("spec.workerGroupSpecs.0.replicas"), so each table row states only what differs. */
 #ifndef KRC_TESTS_RAYCLUSTER_TESTUTIL_H
 #define KRC_TESTS_RAYCLUSTER_TESTUTIL_H
 
@@ -17,20 +19,32 @@
 /* Not every test uses every helper. */
 #define TU_FN static __attribute__((unused))
 
-/* Loads tests/data/raycluster/<name>; aborts the test binary on failure (missing test data is a
+/* Loads tests/data/<dir>/<name>; aborts the test binary on failure (missing test data is a
  * broken checkout, not a test result). */
-TU_FN json_t *tu_load(const char *name)
+TU_FN json_t *tu_load_from(const char *dir, const char *name)
 {
     const char *root = getenv("KRC_TESTDATA");
     char path[1024];
     json_error_t jerr;
-    snprintf(path, sizeof(path), "%s/raycluster/%s", root ? root : "tests/data", name);
+    snprintf(path, sizeof(path), "%s/%s/%s", root ? root : "tests/data", dir, name);
     json_t *doc = json_load_file(path, 0, &jerr);
     if (!doc) {
         fprintf(stderr, "cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
         abort();
     }
     return doc;
+}
+
+/* A RayCluster manifest from tests/data/raycluster/. */
+TU_FN json_t *tu_load(const char *name)
+{
+    return tu_load_from("raycluster", name);
+}
+
+/* A RayJob or RayCronJob manifest from tests/data/rayjob/. */
+TU_FN json_t *tu_load_rayjob(const char *name)
+{
+    return tu_load_from("rayjob", name);
 }
 
 TU_FN json_t *tu_json(const char *text)

@@ -13,24 +13,10 @@
 #include "raycluster_testutil.h"
 #include "api/raycronjob.h"
 
-static json_t *rj_load(const char *name)
-{
-    const char *root = getenv("KRC_TESTDATA");
-    char path[1024];
-    json_error_t jerr;
-    snprintf(path, sizeof(path), "%s/rayjob/%s", root ? root : "tests/data", name);
-    json_t *doc = json_load_file(path, 0, &jerr);
-    if (!doc) {
-        fprintf(stderr, "cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
-        abort();
-    }
-    return doc;
-}
-
 static void test_parse_samples(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("cronjob-timezone.json");
+    json_t *doc = tu_load_rayjob("cronjob-timezone.json");
     struct raycronjob cj;
     struct krc_error err = {0};
     assert_int_equal(raycronjob_parse(doc, &cj, &err), 0);
@@ -52,7 +38,7 @@ static void test_parse_samples(void **state)
     raycronjob_release(&cj);
     json_decref(doc);
 
-    doc = rj_load("cronjob.json");
+    doc = tu_load_rayjob("cronjob.json");
     assert_int_equal(raycronjob_apply_schema_defaults(doc), 0);
     assert_string_equal(kobj_path_str(doc, "spec.jobTemplate.submissionMode"), "K8sJobMode");
     assert_int_equal(raycronjob_parse(doc, &cj, &err), 0);
@@ -73,6 +59,43 @@ static void test_parse_samples(void **state)
     assert_int_equal(raycronjob_parse(doc, &cj, &err), KRC_EINVAL);
     assert_non_null(strstr(err.msg, "RayCronJob default/raycronjob-sample: spec.timeZone"));
     json_decref(doc);
+}
+
+/* Type errors in the RayCronJob's own fields name the kind, the object and the field path. The
+ * object is named from the metadata read so far, so a bad namespace already names the object. */
+static void test_type_errors_name_the_field(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path, *value, *want;
+    } cases[] = {
+        {"spec.suspend", "\"yes\"",
+         "RayCronJob default/raycronjob-sample: spec.suspend: expected a boolean, got a string"},
+        {"spec.schedule", "[]",
+         "RayCronJob default/raycronjob-sample: spec.schedule: expected a string, got an array"},
+        {"spec.jobTemplate", "1",
+         "RayCronJob default/raycronjob-sample: spec.jobTemplate: expected an object, got an "
+         "integer"},
+        {"metadata.namespace", "7",
+         "RayCronJob /raycronjob-sample: metadata.namespace: expected a string, got an integer"},
+        {"metadata.generation", "1.5",
+         "RayCronJob default/raycronjob-sample: metadata.generation: expected an integer, got a "
+         "number"},
+        {"metadata.annotations", "{\"a\": false}",
+         "RayCronJob default/raycronjob-sample: metadata.annotations[\"a\"]: expected a string, "
+         "got a boolean"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = tu_load_rayjob("cronjob.json");
+        tu_set(doc, cases[i].path, cases[i].value);
+        struct raycronjob cj;
+        struct krc_error err = {0};
+        int rc = raycronjob_parse(doc, &cj, &err);
+        if (rc != KRC_EINVAL || strcmp(err.msg, cases[i].want) != 0)
+            fail_msg("%s=%s: got %d \"%s\", want \"%s\"", cases[i].path, cases[i].value, rc,
+                     err.msg, cases[i].want);
+        json_decref(doc);
+    }
 }
 
 struct patch {
@@ -136,7 +159,7 @@ static void test_validation_table(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
         const struct vcase *c = &vcases[i];
-        json_t *doc = rj_load("cronjob.json");
+        json_t *doc = tu_load_rayjob("cronjob.json");
         for (size_t p = 0; p < 3 && c->patches[p].path; p++)
             tu_set(doc, c->patches[p].path, c->patches[p].value);
         struct raycronjob cj;
@@ -177,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_samples),
+        cmocka_unit_test(test_type_errors_name_the_field),
         cmocka_unit_test(test_validation_table),
         cmocka_unit_test(test_rayjob_name),
     };

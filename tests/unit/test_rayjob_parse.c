@@ -14,20 +14,6 @@
 #include "raycluster_testutil.h"
 #include "api/rayjob.h"
 
-static json_t *rj_load(const char *name)
-{
-    const char *root = getenv("KRC_TESTDATA");
-    char path[1024];
-    json_error_t jerr;
-    snprintf(path, sizeof(path), "%s/rayjob/%s", root ? root : "tests/data", name);
-    json_t *doc = json_load_file(path, 0, &jerr);
-    if (!doc) {
-        fprintf(stderr, "cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
-        abort();
-    }
-    return doc;
-}
-
 static void rj_parse(json_t *doc, struct rayjob *job)
 {
     struct krc_error err = {0};
@@ -40,7 +26,7 @@ static void rj_parse(json_t *doc, struct rayjob *job)
 static void test_sample_fields(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("sample.json");
+    json_t *doc = tu_load_rayjob("sample.json");
     struct rayjob job;
     rj_parse(doc, &job);
     assert_string_equal(job.meta.name, "rayjob-sample");
@@ -90,7 +76,7 @@ static void test_modes_and_selector(void **state)
         {"shutdown.json", RAYJOB_MODE_K8S_JOB, NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = rj_load(cases[i].file);
+        json_t *doc = tu_load_rayjob(cases[i].file);
         struct rayjob job;
         rj_parse(doc, &job);
         if (job.spec.submission_mode != cases[i].mode)
@@ -109,7 +95,7 @@ static void test_modes_and_selector(void **state)
 static void test_entrypoint_resources_are_float32(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("resources.json");
+    json_t *doc = tu_load_rayjob("resources.json");
     struct rayjob job;
     tu_set(doc, "spec.entrypointNumGpus", "0.1");
     rj_parse(doc, &job);
@@ -123,7 +109,7 @@ static void test_entrypoint_resources_are_float32(void **state)
 static void test_deletion_rules_parsed(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("deletion-rules.json");
+    json_t *doc = tu_load_rayjob("deletion-rules.json");
     struct rayjob job;
     rj_parse(doc, &job);
     const struct rayjob_deletion_strategy *d = &job.spec.deletion;
@@ -142,7 +128,7 @@ static void test_deletion_rules_parsed(void **state)
     rayjob_release(&job);
     json_decref(doc);
 
-    doc = rj_load("deletion-legacy.json");
+    doc = tu_load_rayjob("deletion-legacy.json");
     rj_parse(doc, &job);
     assert_true(job.spec.deletion.on_success.set);
     assert_int_equal(job.spec.deletion.on_success.policy, RAYJOB_POLICY_DELETE_CLUSTER);
@@ -155,7 +141,7 @@ static void test_deletion_rules_parsed(void **state)
 static void test_kueue_fields(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("kueue.json");
+    json_t *doc = tu_load_rayjob("kueue.json");
     struct rayjob job;
     rj_parse(doc, &job);
     assert_true(job.spec.suspend);
@@ -202,7 +188,7 @@ static void test_type_errors_name_the_field(void **state)
         {"spec", "[]", "spec: expected an object, got an array"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = rj_load("sample.json");
+        json_t *doc = tu_load_rayjob("sample.json");
         tu_set(doc, cases[i].path, cases[i].value);
         struct rayjob job;
         struct krc_error err = {0};
@@ -220,7 +206,7 @@ static void test_type_errors_name_the_field(void **state)
 static void test_null_is_absent(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("sample.json");
+    json_t *doc = tu_load_rayjob("sample.json");
     tu_set(doc, "spec.activeDeadlineSeconds", "null");
     tu_set(doc, "spec.submitterConfig", "null");
     tu_set(doc, "status", "null");
@@ -278,7 +264,7 @@ static void test_enum_spellings_round_trip(void **state)
 static void test_schema_defaults(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("deletion-rules.json");
+    json_t *doc = tu_load_rayjob("deletion-rules.json");
     tu_set(doc, "spec.deletionStrategy.deletionRules.0.condition.ttlSeconds", NULL);
     tu_set(doc, "status", "{}");
     assert_int_equal(rayjob_apply_schema_defaults(doc), 0);
@@ -302,7 +288,7 @@ static void test_schema_defaults(void **state)
     assert_string_equal(kobj_path_str(doc, "spec.submissionMode"), "HTTPMode");
     json_decref(doc);
 
-    doc = rj_load("existing-cluster.json");
+    doc = tu_load_rayjob("existing-cluster.json");
     assert_int_equal(rayjob_apply_schema_defaults(doc), 0);
     assert_null(kobj_path(doc, "status"));
     json_decref(doc);
@@ -379,7 +365,7 @@ static void test_runtime_env_yaml(void **state)
 static void test_status_round_trip(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("with-status.json");
+    json_t *doc = tu_load_rayjob("with-status.json");
     struct rayjob job;
     rj_parse(doc, &job);
     const struct rayjob_status *st = &job.status;

@@ -430,26 +430,12 @@ static const struct vcase vcases[] = {
      NULL},
 };
 
-static json_t *rj_load(const char *name)
-{
-    const char *root = getenv("KRC_TESTDATA");
-    char path[1024];
-    json_error_t jerr;
-    snprintf(path, sizeof(path), "%s/rayjob/%s", root ? root : "tests/data", name);
-    json_t *doc = json_load_file(path, 0, &jerr);
-    if (!doc) {
-        fprintf(stderr, "cannot load %s: %s (line %d)\n", path, jerr.text, jerr.line);
-        abort();
-    }
-    return doc;
-}
-
 static void test_validation_table(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(vcases) / sizeof(vcases[0]); i++) {
         const struct vcase *c = &vcases[i];
-        json_t *doc = rj_load(c->file);
+        json_t *doc = tu_load_rayjob(c->file);
         for (size_t p = 0; p < 6 && c->patches[p].path; p++)
             tu_set(doc, c->patches[p].path, c->patches[p].value);
         struct rayjob job;
@@ -478,7 +464,7 @@ static void test_validation_table(void **state)
 static void test_long_messages_are_whole_in_full(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("deletion-rules.json");
+    json_t *doc = tu_load_rayjob("deletion-rules.json");
     json_t *rules = json_array();
     for (int i = 0; i < 40; i++)
         json_array_append_new(rules, tu_json("{\"policy\": \"DeleteSelf\", \"condition\": {}}"));
@@ -504,7 +490,7 @@ static void test_long_messages_are_whole_in_full(void **state)
 static void test_spec_only_matches(void **state)
 {
     (void)state;
-    json_t *doc = rj_load("sample.json");
+    json_t *doc = tu_load_rayjob("sample.json");
     tu_set(doc, "spec.rayClusterSpec", NULL);
     struct rayjob_spec spec;
     struct raycluster cluster;
