@@ -1,5 +1,6 @@
 # kuberay-c top-level commands. The two that matter:
-#   make demo   set up everything missing, start the local control plane and run the main job
+#   make demo   set up everything missing, start the local control plane and the operator, run a
+#               sample RayCluster (prints `ray status` from its head) and a RayJob on it (hack/demo.sh)
 #   make test   build and run every test: C unit tests (CTest), integration tests, pytest end to end
 # Everything downloaded or built outside the repo lives in $(KRC_CACHE) (default ~/.cache/kuberay-c).
 SHELL := /bin/bash

@@ -108,8 +108,8 @@ int krc_exec_status_json(int exit_code, const char *error_msg, struct krc_strbuf
     return rc;
 }
 
-/* Writes and empties s->out. The upgraded socket may be non-blocking (with TLS it is MHD's
- * socketpair), so a full buffer waits up to SEND_TIMEOUT_S for room. */
+/* Writes and empties s->out. The upgraded socket is non-blocking (the TLS front's socketpair,
+ * which MHD_add_connection made so), so a full buffer waits up to SEND_TIMEOUT_S for room. */
 static int flush_out(struct session *s)
 {
     for (size_t off = 0; off < s->out.len;) {

@@ -7,11 +7,14 @@
  * v1.35 speaks to kubelets for exec, also when kubectl talks WebSocket to it), served by
  * execsession.c on a thread of its own per session.
  *
- * TLS with client-certificate authentication: only clients whose certificate chains to the
- * cluster CA are answered (the API server's kubelet-client certificate); there is no per-request
- * authorisation (the kubelet's SubjectAccessReview), which is what a real cluster adds. It binds
- * the node's bridge address only. libmicrohttpd with a thread per connection, so a follow stream
- * may simply sleep while waiting for more output. attach and port-forward are not served. */
+ * TLS with client-certificate authentication (tlsfront.c, which owns the listening socket on the
+ * node's bridge address and hands each verified connection over as a plaintext socketpair): only
+ * clients whose certificate chains to the cluster CA are answered (the API server's kubelet-client
+ * certificate); there is no per-request authorisation (the kubelet's SubjectAccessReview), which
+ * is what a real cluster adds. libmicrohttpd without TLS (see tlsfront.c for why) and with a
+ * thread per connection, so a follow stream may simply sleep while waiting for more output; an
+ * upgraded exec connection is then the socketpair itself. attach and port-forward are not
+ * served. */
 #define _GNU_SOURCE
 #include "node/kubeletserver.h"
 
@@ -19,15 +22,13 @@
 #include "node/podproto.h"
 #include "node/podjson.h"
 #include "node/podworker.h"
+#include "node/tlsfront.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <gnutls/gnutls.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -41,9 +42,8 @@
 #define LOG_READ_MAX   (16 * 1024 * 1024) /* a non-follow answer holds at most this much */
 #define FOLLOW_POLL_US (200 * 1000)
 #define EXEC_MAX_ARGS  1024
-/* Per connection. MHD forwards an upgraded (exec) TLS connection through buffers carved from
- * what the request left of this pool; at the default 32 KiB that is a few bytes per syscall. */
-#define CONNECTION_MEMORY (512 * 1024)
+/* Per connection: the request, and the write buffer of a log answer. */
+#define CONNECTION_MEMORY (128 * 1024)
 #define EXEC_STOP_WAIT_S  5
 
 /* One exec from the HTTP request to the end of its SPDY session. */
@@ -63,6 +63,8 @@ struct exec_job {
 
 struct krc_kubeletserver {
     struct MHD_Daemon *daemon;
+    struct krc_tlsfront *front;
+    pthread_mutex_t add_mu; /* serialises MHD_add_connection */
     struct krc_agent *agent;
     struct krc_strbuf cert, key, ca;
     pthread_mutex_t mu;
@@ -223,20 +225,6 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     enum MHD_Result ret = MHD_queue_response(c, code, r);
     MHD_destroy_response(r);
     return ret;
-}
-
-static int client_verified(struct MHD_Connection *c)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    unsigned status = 0;
-    if (!ci || !ci->tls_session)
-        return 0;
-    gnutls_session_t s = (gnutls_session_t)ci->tls_session;
-    unsigned n = 0;
-    if (!gnutls_certificate_get_peers(s, &n) || n == 0)
-        return 0;
-    return gnutls_certificate_verify_peers2(s, &status) == 0 && status == 0;
 }
 
 /* --- exec --- */
@@ -418,8 +406,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *state = ks;
         return MHD_YES;
     }
-    if (!client_verified(c))
-        return reply(c, MHD_HTTP_UNAUTHORIZED, "client certificate required\n");
     if (strncmp(url, "/exec/", 6) == 0 && (!strcmp(method, "POST") || !strcmp(method, "GET")))
         return handle_exec(ks, c, url);
     if (strcmp(method, "GET") != 0)
@@ -476,6 +462,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return ret;
 }
 
+/* A verified client from tlsfront.c: MHD serves it as if it had accepted it (MHD closes fd if it
+ * cannot). */
+static void add_connection(void *ctx, int fd, const struct sockaddr *peer, socklen_t peer_len)
+{
+    struct krc_kubeletserver *ks = ctx;
+    pthread_mutex_lock(&ks->add_mu);
+    enum MHD_Result ok = MHD_add_connection(ks->daemon, fd, peer, peer_len);
+    pthread_mutex_unlock(&ks->add_mu);
+    if (ok != MHD_YES)
+        KRC_LOG_WARN("kubelet endpoint: the HTTP server refused a connection");
+}
+
 int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file,
                             const char *key_file, const char *ca_file,
                             struct krc_kubeletserver **out, struct krc_error *err)
@@ -484,9 +482,20 @@ int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file
     if (!ks)
         return krc_error_set(err, KRC_ENOMEM, "kubelet server: out of memory");
     ks->agent = a;
-    if (pthread_mutex_init(&ks->mu, NULL) != 0 || pthread_cond_init(&ks->cond, NULL) != 0) {
+    if (pthread_mutex_init(&ks->mu, NULL) != 0) {
         free(ks);
         return krc_error_set(err, KRC_ENOMEM, "kubelet server: no mutex");
+    }
+    if (pthread_mutex_init(&ks->add_mu, NULL) != 0) {
+        pthread_mutex_destroy(&ks->mu);
+        free(ks);
+        return krc_error_set(err, KRC_ENOMEM, "kubelet server: no mutex");
+    }
+    if (pthread_cond_init(&ks->cond, NULL) != 0) {
+        pthread_mutex_destroy(&ks->add_mu);
+        pthread_mutex_destroy(&ks->mu);
+        free(ks);
+        return krc_error_set(err, KRC_ENOMEM, "kubelet server: no condition variable");
     }
     krc_strbuf_init(&ks->cert, PEM_MAX);
     krc_strbuf_init(&ks->key, PEM_MAX);
@@ -498,23 +507,21 @@ int krc_kubeletserver_start(struct krc_agent *a, int port, const char *cert_file
         rc = krc_file_read(ca_file, PEM_MAX, &ks->ca, err);
     if (rc != 0)
         goto fail;
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    if (inet_pton(AF_INET, a->gateway, &sin.sin_addr) != 1) {
-        rc = krc_error_set(err, KRC_EINVAL, "kubelet server: bad address %s", a->gateway);
-        goto fail;
-    }
-    ks->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-            MHD_ALLOW_UPGRADE,
-        0, NULL, NULL, handle, ks, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_HTTPS_MEM_CERT,
-        ks->cert.buf, MHD_OPTION_HTTPS_MEM_KEY, ks->key.buf, MHD_OPTION_HTTPS_MEM_TRUST, ks->ca.buf,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
+    /* No listening socket of its own: tlsfront.c adds each connection (MHD_USE_ITC wakes the
+     * polling thread for it). */
+    ks->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                                      MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET | MHD_ALLOW_UPGRADE,
+                                  0, NULL, NULL, handle, ks, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned)0, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                  (size_t)CONNECTION_MEMORY, MHD_OPTION_END);
     if (!ks->daemon) {
-        rc =
-            krc_error_set(err, KRC_EIO, "kubelet server: cannot listen on %s:%d", a->gateway, port);
+        rc = krc_error_set(err, KRC_EIO, "kubelet server: cannot start the HTTP server");
         goto fail;
     }
+    rc = krc_tlsfront_start(a->gateway, port, ks->cert.buf, ks->key.buf, ks->ca.buf, add_connection,
+                            ks, &ks->front, err);
+    if (rc != 0)
+        goto fail;
     *out = ks;
     return 0;
 fail:
@@ -526,7 +533,9 @@ void krc_kubeletserver_stop(struct krc_kubeletserver *ks)
 {
     if (!ks)
         return;
-    /* End running exec sessions first: MHD waits for upgraded connections to be closed. */
+    /* No new connections, and every client connection closed: the HTTP server's connections see
+     * EOF. Then end running exec sessions: MHD waits for upgraded connections to be closed. */
+    krc_tlsfront_stop(ks->front);
     pthread_mutex_lock(&ks->mu);
     for (struct exec_job *j = ks->execs; j; j = j->next)
         shutdown(j->sock, SHUT_RDWR);
@@ -539,6 +548,7 @@ void krc_kubeletserver_stop(struct krc_kubeletserver *ks)
     if (ks->daemon)
         MHD_stop_daemon(ks->daemon);
     pthread_mutex_destroy(&ks->mu);
+    pthread_mutex_destroy(&ks->add_mu);
     pthread_cond_destroy(&ks->cond);
     krc_strbuf_release(&ks->cert);
     krc_strbuf_release(&ks->key);

@@ -9,6 +9,8 @@ the agent's log files on the host (<node state>/pods/<uid>/logs/<container>/<res
 mount namespace only (src/node/podmount.c), which a test checks."""
 import glob
 import os
+import socket
+import ssl
 import subprocess
 import time
 
@@ -234,6 +236,39 @@ def test_exec_runs_in_the_pods_namespaces_with_the_containers_env(core, ns):
     ip = core.read_namespaced_pod("ex", ns).status.pod_ip
     r = exec_in(ns, "ex", "cat", "/proc/net/fib_trie")
     assert ip in r.stdout, r.stdout
+
+
+def test_exec_moves_megabytes_and_the_endpoint_refuses_clients_without_a_certificate(
+        core, ns, agent_nodes):
+    # Exec output went through libmicrohttpd's TLS forwarding 4 bytes at a time (about 200 KB/s:
+    # 10 MB took a minute); the node agent now terminates TLS itself. exec_in's timeout (60 s)
+    # only guards against a hang.
+    apply(ns, pod("bulk", [{"name": "main", "image": "ignored", "command": ["sleep", "100000"]}]))
+    wait_for(lambda: ready(core, ns, "bulk"), "pod bulk Running and Ready")
+    size = 8 * 1000 * 1000
+    for spdy in (False, True):
+        r = exec_in(ns, "bulk", "sh", "-c", f"head -c {size} /dev/zero | tr '\\0' a; echo; "
+                    "echo end >&2", spdy=spdy)
+        assert len(r.stdout) == size + 1 and r.stdout.strip("a") == "\n", (spdy, len(r.stdout))
+        assert r.stderr == "end\n", (spdy, r.stderr)
+    big = "y" * (4 * 1000 * 1000)
+    r = exec_in(ns, "bulk", "wc", "-c", input=big)
+    assert r.stdout.strip() == str(len(big)), r.stdout
+    # Only the API server's client certificate (signed by the cluster CA) is answered.
+    node = core.read_node(agent_nodes[0])
+    host = next(a.address for a in node.status.addresses if a.type == "InternalIP")
+    port = node.status.daemon_endpoints.kubelet_endpoint.port
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=30) as raw, \
+            ctx.wrap_socket(raw) as tls:
+        tls.sendall(f"GET /containerLogs/{ns}/bulk/main HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while chunk := tls.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"client certificate required" in answer, \
+        answer
 
 
 def test_exec_process_ends_when_the_client_goes_away(core, ns):
