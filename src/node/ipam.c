@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum { UID_MAX_LEN = 128 };
+enum {
+    UID_MAX_LEN = 128,
+    MAX_PREFIX_WITH_BROADCAST = 30, /* /31 and /32 have no network or broadcast address */
+};
 
 static uint32_t prefix_mask(int prefix)
 {
@@ -114,10 +117,18 @@ int krc_ipam_net_init(struct krc_ipam_net *net, const char *bridge_cidr, const c
             return krc_error_set(err, KRC_EINVAL,
                                  "pod range %s: must be a network inside pod network %s",
                                  range_cidr, bridge_cidr);
-        if (range > net->first)
-            net->first = range;
-        if ((range | ~rmask) < net->last)
-            net->last = range | ~rmask;
+        /* As CNI host-local does with a node's podCIDR, the range's own network and broadcast
+         * addresses are not handed out (10.244.1.0/24 gives .1 to .254), except in /31 and /32
+         * ranges, which have no such addresses. */
+        uint32_t lo = range, hi = range | ~rmask;
+        if (range_prefix <= MAX_PREFIX_WITH_BROADCAST) {
+            lo++;
+            hi--;
+        }
+        if (lo > net->first)
+            net->first = lo;
+        if (hi < net->last)
+            net->last = hi;
     }
     if (net->first > net->last || (net->first == net->last && net->first == net->gateway))
         return krc_error_set(err, KRC_EINVAL, "pod range %s: no allocatable address",

@@ -113,9 +113,16 @@ static void test_range_limits_allocation_to_the_node_share(void **state)
     (void)state;
     struct krc_ipam_net n;
     assert_int_equal(krc_ipam_net_init(&n, "10.244.0.1/16", "10.244.1.0/24", NULL), 0);
-    assert_int_equal(n.first, ip("10.244.1.0"));
-    assert_int_equal(n.last, ip("10.244.1.255"));
-    assert_int_equal(krc_ipam_net_next(&n, 0), ip("10.244.1.0"));
+    /* the node range's network and broadcast addresses are left out, as CNI host-local does */
+    assert_int_equal(n.first, ip("10.244.1.1"));
+    assert_int_equal(n.last, ip("10.244.1.254"));
+    assert_int_equal(krc_ipam_net_next(&n, 0), ip("10.244.1.1"));
+    assert_false(krc_ipam_net_allocatable(&n, ip("10.244.1.0")));
+    assert_false(krc_ipam_net_allocatable(&n, ip("10.244.1.255")));
+    /* a /32 range is its one address */
+    assert_int_equal(krc_ipam_net_init(&n, "10.244.0.1/16", "10.244.2.7/32", NULL), 0);
+    assert_int_equal(n.first, ip("10.244.2.7"));
+    assert_int_equal(n.last, ip("10.244.2.7"));
 }
 
 static void test_next_skips_the_gateway_and_wraps(void **state)
