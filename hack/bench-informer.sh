@@ -11,6 +11,7 @@
 # The instance is removed at the end.
 # Usage: hack/bench-informer.sh [PODS]   (default 40000; BENCH_KEEP=1 keeps the cluster;
 #        KRC_BENCH_NAME / KRC_BENCH_PORT_BASE pick the instance (krc-bench, 17600);
+#        KRC_BENCH_BUILD_DIR picks the Release build (build/release), KRC_BENCH_BINARY the program;
 #        BENCH_CHURN=0 skips the watch measurement)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,7 +23,7 @@ port_base=${KRC_BENCH_PORT_BASE:-17600}
 pods_per_node=1000
 chunk=500
 parallel=4
-bench=${KRC_BENCH_BINARY:-build/release/bench/informer_bench}
+bench=${KRC_BENCH_BINARY:-${KRC_BENCH_BUILD_DIR:-build/release}/bench/informer_bench}
 log() { echo "[bench-informer] $*" >&2; }
 
 [ -x "$bench" ] || { log "FAILED: $bench not built (make release)"; exit 1; }

@@ -1,13 +1,14 @@
-/* http_native.c - the API server transport on OpenSSL and nghttp2 (KRC_HTTP_BACKEND=native).
+/* http_native.c - the API server transport on a TLS library and nghttp2 (KRC_HTTP_BACKEND=native).
  *
  * Why hand-written: Debian's libcurl is built with every protocol and authentication scheme, so
  * loading it maps some 33 more libraries (GnuTLS through librtmp, Kerberos, LDAP, SASL, libssh2,
  * libpsl, ...) and costs about 7 MB of resident memory in a process whose whole budget is 5 MB.
  * The API server needs one thing: HTTPS (HTTP/2 via ALPN, HTTP/1.1 otherwise) to one host. The
- * protocol work is done by libraries: OpenSSL does TLS and certificate checks, nghttp2 does the
- * HTTP/2 framing, HPACK and flow control. Only the glue is ours: sockets, a blocking loop with
- * deadlines, an HTTP/1.1 response reader (status line, headers, Content-Length and chunked
- * bodies), and the connection pool. http.c is the libcurl backend of the same interface (http.h).
+ * protocol work is done by libraries: GnuTLS or OpenSSL (KRC_TLS, behind tls.h) does TLS and
+ * certificate checks, nghttp2 does the HTTP/2 framing, HPACK and flow control. Only the glue is
+ * ours: sockets, a blocking loop with deadlines, an HTTP/1.1 response reader (status line, headers,
+ * Content-Length and chunked bodies), and the connection pool. http.c is the libcurl backend of the
+ * same interface (http.h).
  *
  * Model (as in http.c): a mutex-guarded LIFO pool of connections; a request takes one for its
  * whole exchange (a watch keeps it for the stream's life) and puts it back if it is still clean.
@@ -16,30 +17,25 @@
  * the request's cancel flag and krc_http_shutdown take effect within that slice. A request that
  * fails on a reused connection before any response byte arrived (the server closed it while idle)
  * is repeated once on a new connection, as libcurl does. TLS sessions are resumed across
- * connections (the newest session ticket is kept). SIGPIPE: plain sockets use MSG_NOSIGNAL; TLS
- * writes run with SIGPIPE blocked in the calling thread and a pending one consumed, as libpq does,
- * so a process need not ignore SIGPIPE. Plain http:// to any host works the same way (HTTP/1.1),
- * so the transport can also serve other HTTP clients. Not supported (nor used by the API client):
- * proxies, h2c, HTTP-date Retry-After values, response compression. */
+ * connections (the newest session ticket is kept, in tls_*.c). SIGPIPE: plain sockets use
+ * MSG_NOSIGNAL and the TLS layer never raises it, so a process need not ignore SIGPIPE. Plain
+ * http:// to any host works the same way (HTTP/1.1), so the transport can also serve other HTTP
+ * clients. Not supported (nor used by the API client): proxies, h2c, HTTP-date Retry-After values,
+ * response compression. */
 #include "kube/http.h"
 
+#include "kube/tls.h"
 #include "kube/token.h"
 #include "util/log.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -65,15 +61,13 @@ enum {
     ALIVE_READS_MAX = 64, /* reads of what an idle connection received before giving up on it */
 };
 
-static const unsigned char alpn_protos[] = "\x02h2\x08http/1.1";
-
 /* One TCP (+TLS) connection, HTTP/1.1 or HTTP/2. Owned by one thread at a time. */
 struct conn {
     int fd;
-    SSL *ssl;            /* NULL for http:// */
-    nghttp2_session *h2; /* NULL for HTTP/1.1 */
-    int dead;            /* must not be reused */
-    char *rbuf;          /* READ_BUF bytes; [rpos, rlen) unread */
+    struct krc_tls_conn *tls; /* NULL for http:// */
+    nghttp2_session *h2;      /* NULL for HTTP/1.1 */
+    int dead;                 /* must not be reused */
+    char *rbuf;               /* READ_BUF bytes; [rpos, rlen) unread */
     size_t rpos, rlen;
     struct xfer *x; /* the exchange in progress (HTTP/2 callbacks find it here) */
 };
@@ -88,13 +82,12 @@ struct krc_http {
     char *verify_name;
     char *user_agent;
     long connect_timeout_ms;
-    SSL_CTX *ctx;
+    struct krc_tls_ctx *tls_ctx; /* NULL for http:// */
     struct krc_bearer bearer;
     int bearer_ok;
 
-    pthread_mutex_t mu; /* guards idle, nidle and session */
+    pthread_mutex_t mu; /* guards idle and nidle */
     int mu_ok;
-    SSL_SESSION *session; /* newest session ticket, for resumption */
     struct conn **idle;
     int nidle, max_idle;
 
@@ -194,53 +187,6 @@ static int fail(struct xfer *x, int code, int transient, const char *fmt, ...)
     return code;
 }
 
-/* The newest OpenSSL error, for messages; clears the queue. */
-static const char *ssl_reason(char *buf, size_t size)
-{
-    unsigned long e = ERR_get_error();
-    unsigned long last = e;
-    while (e) {
-        last = e;
-        e = ERR_get_error();
-    }
-    if (!last)
-        return "unknown TLS error";
-    ERR_error_string_n(last, buf, size);
-    return buf;
-}
-
-/* ---- SIGPIPE guard for TLS writes (OpenSSL writes with write(2), without MSG_NOSIGNAL) ---- */
-
-struct sigpipe_guard {
-    sigset_t old;
-    int was_pending;
-    int ok;
-};
-
-static void sigpipe_block(struct sigpipe_guard *g)
-{
-    sigset_t set, pending;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    g->ok = pthread_sigmask(SIG_BLOCK, &set, &g->old) == 0;
-    g->was_pending = g->ok && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-}
-
-static void sigpipe_restore(struct sigpipe_guard *g)
-{
-    sigset_t set, pending;
-    if (!g->ok)
-        return;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    if (!g->was_pending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-    }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
-}
-
 /* ---- waiting ---- */
 
 static int canceled(const struct xfer *x)
@@ -276,34 +222,22 @@ static int wait_fd(struct xfer *x, int fd, short events, int64_t deadline, const
 /* Reads what is available (waiting for at least one byte): > 0 bytes, 0 at EOF, < 0 on error. */
 static ssize_t conn_read(struct xfer *x, struct conn *c, char *buf, size_t len)
 {
-    char ebuf[160];
     if (canceled(x))
         return fail(x, KRC_ECANCELED, 0, "canceled");
     for (;;) {
-        if (c->ssl) {
-            struct sigpipe_guard g;
-            ERR_clear_error();
-            sigpipe_block(&g);
-            int n = SSL_read(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
-            int e = n > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, n);
-            int saved = errno;
-            sigpipe_restore(&g);
-            if (n > 0)
+        if (c->tls) {
+            struct krc_tls_status st;
+            ssize_t n = krc_tls_read(c->tls, buf, len, &st);
+            if (n >= 0)
                 return n;
-            if (e == SSL_ERROR_ZERO_RETURN)
-                return 0;
-            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                int rc = wait_fd(x, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+            if (n == KRC_TLS_WANT_READ || n == KRC_TLS_WANT_WRITE) {
+                int rc = wait_fd(x, c->fd, n == KRC_TLS_WANT_READ ? POLLIN : POLLOUT,
                                  x->deadline_ms, "waiting for the response");
                 if (rc)
                     return rc;
                 continue;
             }
-            if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-                return saved && saved != EPIPE && saved != ECONNRESET
-                           ? fail(x, KRC_EIO, 1, "recv: %s", strerror(saved))
-                           : 0; /* closed without close_notify: an EOF as far as HTTP goes */
-            return fail(x, KRC_EIO, 1, "TLS: %s", ssl_reason(ebuf, sizeof(ebuf)));
+            return fail(x, KRC_EIO, 1, "%s", st.msg);
         }
         ssize_t n = recv(c->fd, buf, len, 0);
         if (n >= 0)
@@ -324,32 +258,19 @@ static ssize_t conn_read(struct xfer *x, struct conn *c, char *buf, size_t len)
 
 static int conn_write(struct xfer *x, struct conn *c, const char *data, size_t len)
 {
-    char ebuf[160];
     while (len > 0) {
         if (canceled(x))
             return fail(x, KRC_ECANCELED, 0, "canceled");
         ssize_t n;
         int want = POLLOUT;
-        if (c->ssl) {
-            struct sigpipe_guard g;
-            ERR_clear_error();
-            sigpipe_block(&g);
-            int r = SSL_write(c->ssl, data, (int)(len > INT32_MAX ? INT32_MAX : len));
-            int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-            int saved = errno;
-            sigpipe_restore(&g);
-            if (r <= 0) {
-                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-                    want = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-                    n = 0;
-                } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-                    return fail(x, KRC_EIO, 1, "send: %s",
-                                saved ? strerror(saved) : "connection closed");
-                } else {
-                    return fail(x, KRC_EIO, 1, "TLS: %s", ssl_reason(ebuf, sizeof(ebuf)));
-                }
-            } else {
-                n = r;
+        if (c->tls) {
+            struct krc_tls_status st;
+            n = krc_tls_write(c->tls, data, len, &st);
+            if (n == KRC_TLS_WANT_READ || n == KRC_TLS_WANT_WRITE) {
+                want = n == KRC_TLS_WANT_READ ? POLLIN : POLLOUT;
+                n = 0;
+            } else if (n < 0) {
+                return fail(x, KRC_EIO, 1, "%s", st.msg);
             }
         } else {
             n = send(c->fd, data, len, MSG_NOSIGNAL);
@@ -379,15 +300,8 @@ static void conn_free(struct conn *c)
         return;
     if (c->h2)
         nghttp2_session_del(c->h2);
-    if (c->ssl) {
-        if (!c->dead) {
-            struct sigpipe_guard g;
-            sigpipe_block(&g);
-            (void)SSL_shutdown(c->ssl); /* best effort close_notify; never waits */
-            sigpipe_restore(&g);
-        }
-        SSL_free(c->ssl);
-    }
+    if (c->tls)
+        krc_tls_conn_free(c->tls, !c->dead); /* no close_notify on a broken connection */
     if (c->fd >= 0)
         close(c->fd);
     free(c->rbuf);
@@ -522,154 +436,6 @@ static int h2_flush(struct xfer *x, struct conn *c)
     }
 }
 
-/* ---- TLS setup ---- */
-
-static int no_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)u;
-    return 0; /* encrypted keys are not supported: never prompt on a terminal */
-}
-
-static int on_new_session(SSL *ssl, SSL_SESSION *sess)
-{
-    struct krc_http *h = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-    must_lock(&h->mu);
-    SSL_SESSION *old = h->session;
-    h->session = sess;
-    must_unlock(&h->mu);
-    SSL_SESSION_free(old);
-    return 1; /* we keep the reference */
-}
-
-static int tls_error(struct krc_error *err, const char *what, const char *name)
-{
-    char ebuf[160];
-    return krc_error_set(err, KRC_EINVAL, "http client: %s%s%s: %s", what, name ? " " : "",
-                         name ? name : "", ssl_reason(ebuf, sizeof(ebuf)));
-}
-
-/* Adds every certificate of a PEM blob to the trust store. */
-static int load_ca_pem(SSL_CTX *ctx, const struct krc_pem *pem, struct krc_error *err)
-{
-    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    X509 *cert;
-    int n = 0, rc = 0;
-    if (!bio)
-        return krc_error_set(err, KRC_ENOMEM, "http client: out of memory");
-    while ((cert = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL) {
-        int ok = X509_STORE_add_cert(store, cert) == 1;
-        X509_free(cert);
-        if (!ok) {
-            rc = tls_error(err, "certificate-authority-data", NULL);
-            break;
-        }
-        n++;
-    }
-    ERR_clear_error(); /* the read after the last certificate fails by design */
-    BIO_free(bio);
-    if (!rc && n == 0)
-        rc = krc_error_set(err, KRC_EINVAL,
-                           "http client: certificate-authority-data holds no PEM certificate");
-    return rc;
-}
-
-/* The client certificate (first PEM block) and its chain from a blob. */
-static int load_cert_pem(SSL_CTX *ctx, const struct krc_pem *pem, struct krc_error *err)
-{
-    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
-    X509 *cert;
-    int rc = 0;
-    if (!bio)
-        return krc_error_set(err, KRC_ENOMEM, "http client: out of memory");
-    cert = PEM_read_bio_X509(bio, NULL, no_password, NULL);
-    if (!cert || SSL_CTX_use_certificate(ctx, cert) != 1)
-        rc = tls_error(err, "client-certificate-data", NULL);
-    X509_free(cert);
-    while (!rc && (cert = PEM_read_bio_X509(bio, NULL, no_password, NULL)) != NULL) {
-        if (SSL_CTX_add0_chain_cert(ctx, cert) != 1) {
-            X509_free(cert);
-            rc = tls_error(err, "client-certificate-data chain", NULL);
-        }
-    }
-    ERR_clear_error();
-    BIO_free(bio);
-    return rc;
-}
-
-static int load_key_pem(SSL_CTX *ctx, const struct krc_pem *pem, struct krc_error *err)
-{
-    BIO *bio = BIO_new_mem_buf(pem->data, (int)pem->len);
-    int rc = 0;
-    if (!bio)
-        return krc_error_set(err, KRC_ENOMEM, "http client: out of memory");
-    EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
-    if (!key || SSL_CTX_use_PrivateKey(ctx, key) != 1)
-        rc = tls_error(err, "client-key-data", NULL);
-    EVP_PKEY_free(key);
-    BIO_free(bio);
-    return rc;
-}
-
-static int setup_tls(struct krc_http *h, const struct krc_kubeconfig *cfg, struct krc_error *err)
-{
-    int rc = 0;
-    ERR_clear_error();
-    h->ctx = SSL_CTX_new(TLS_client_method());
-    if (!h->ctx)
-        return tls_error(err, "creating the TLS context", NULL);
-    SSL_CTX_set_app_data(h->ctx, h);
-    SSL_CTX_set_default_passwd_cb(h->ctx, no_password);
-    SSL_CTX_set_mode(h->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                 SSL_MODE_RELEASE_BUFFERS);
-    if (SSL_CTX_set_min_proto_version(h->ctx, TLS1_2_VERSION) != 1 ||
-        SSL_CTX_set_alpn_protos(h->ctx, alpn_protos, sizeof(alpn_protos) - 1) != 0)
-        return tls_error(err, "configuring TLS", NULL);
-    SSL_CTX_set_session_cache_mode(h->ctx,
-                                   SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_sess_set_new_cb(h->ctx, on_new_session);
-    if (cfg->insecure_skip_tls_verify) {
-        SSL_CTX_set_verify(h->ctx, SSL_VERIFY_NONE, NULL);
-    } else {
-        SSL_CTX_set_verify(h->ctx, SSL_VERIFY_PEER, NULL);
-        /* A configured CA replaces the system trust store, as in client-go. */
-        if (cfg->ca_file && SSL_CTX_load_verify_locations(h->ctx, cfg->ca_file, NULL) != 1)
-            return tls_error(err, "certificate-authority", cfg->ca_file);
-        if (cfg->ca_data.data && (rc = load_ca_pem(h->ctx, &cfg->ca_data, err)) != 0)
-            return rc;
-        if (!cfg->ca_file && !cfg->ca_data.data && SSL_CTX_set_default_verify_paths(h->ctx) != 1)
-            return tls_error(err, "loading the system trust store", NULL);
-    }
-    if (cfg->client_cert_file) {
-        if (SSL_CTX_use_certificate_chain_file(h->ctx, cfg->client_cert_file) != 1)
-            return tls_error(err, "client-certificate", cfg->client_cert_file);
-    } else if (cfg->client_cert_data.data &&
-               (rc = load_cert_pem(h->ctx, &cfg->client_cert_data, err)) != 0) {
-        return rc;
-    }
-    if (cfg->client_key_file) {
-        if (SSL_CTX_use_PrivateKey_file(h->ctx, cfg->client_key_file, SSL_FILETYPE_PEM) != 1)
-            return tls_error(err, "client-key", cfg->client_key_file);
-    } else if (cfg->client_key_data.data &&
-               (rc = load_key_pem(h->ctx, &cfg->client_key_data, err)) != 0) {
-        return rc;
-    }
-    int has_cert = cfg->client_cert_file || cfg->client_cert_data.data;
-    int has_key = cfg->client_key_file || cfg->client_key_data.data;
-    if (has_cert && has_key && SSL_CTX_check_private_key(h->ctx) != 1)
-        return tls_error(err, "client certificate and key do not match", NULL);
-    return 0;
-}
-
-static int is_ip(const char *s)
-{
-    unsigned char buf[sizeof(struct in6_addr)];
-    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
 /* ---- opening a connection ---- */
 
 static void set_sockopts(int fd)
@@ -739,63 +505,29 @@ static int tcp_connect(struct xfer *x, struct conn *c, int64_t deadline)
 static int tls_connect(struct xfer *x, struct conn *c, int64_t deadline)
 {
     struct krc_http *h = x->h;
-    char ebuf[160];
+    struct krc_tls_status st;
 
-    ERR_clear_error();
-    c->ssl = SSL_new(h->ctx);
-    if (!c->ssl)
-        return fail(x, KRC_ENOMEM, 0, "TLS: %s", ssl_reason(ebuf, sizeof(ebuf)));
-    if (SSL_set_fd(c->ssl, c->fd) != 1)
-        return fail(x, KRC_EIO, 0, "TLS: %s", ssl_reason(ebuf, sizeof(ebuf)));
-    SSL_set_connect_state(c->ssl);
-    int ip = is_ip(h->verify_name);
-    if (!ip && SSL_set_tlsext_host_name(c->ssl, h->verify_name) != 1)
-        return fail(x, KRC_EIO, 0, "TLS server name %s: %s", h->verify_name,
-                    ssl_reason(ebuf, sizeof(ebuf)));
-    if (SSL_get_verify_mode(c->ssl) != SSL_VERIFY_NONE) {
-        int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), h->verify_name)
-                    : SSL_set1_host(c->ssl, h->verify_name);
-        if (ok != 1)
-            return fail(x, KRC_EIO, 0, "TLS server name %s: %s", h->verify_name,
-                        ssl_reason(ebuf, sizeof(ebuf)));
-    }
-    must_lock(&h->mu);
-    int sok = !h->session || SSL_set_session(c->ssl, h->session) == 1;
-    must_unlock(&h->mu);
-    if (!sok)
-        ERR_clear_error(); /* resumption is an optimisation: go on with a full handshake */
+    int rc = krc_tls_conn_new(h->tls_ctx, c->fd, h->verify_name, &c->tls, &st);
+    if (rc)
+        return fail(x, st.sys_errno == ENOMEM ? KRC_ENOMEM : KRC_EIO, 0, "TLS (server name %s): %s",
+                    h->verify_name, st.msg);
     for (;;) {
-        struct sigpipe_guard g;
-        ERR_clear_error();
-        sigpipe_block(&g);
-        int r = SSL_do_handshake(c->ssl);
-        int e = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-        int saved = errno;
-        sigpipe_restore(&g);
-        if (r == 1)
+        rc = krc_tls_handshake(c->tls, &st);
+        if (rc == 0)
             break;
-        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-            int rc = wait_fd(x, c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline,
-                             "in the TLS handshake");
+        if (rc == KRC_TLS_WANT_READ || rc == KRC_TLS_WANT_WRITE) {
+            rc = wait_fd(x, c->fd, rc == KRC_TLS_WANT_READ ? POLLIN : POLLOUT, deadline,
+                         "in the TLS handshake");
             if (rc)
                 return rc;
             continue;
         }
-        c->dead = 1; /* no close_notify on a failed handshake */
-        long v = SSL_get_verify_result(c->ssl);
-        if (v != X509_V_OK) /* fails the same way every time: not transient */
-            return fail(x, KRC_EIO, 0, "TLS: server certificate verification failed: %s",
-                        X509_verify_cert_error_string(v));
-        if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-            return fail(x, KRC_EIO, 1, "TLS handshake with %s port %s: %s", h->host, h->port,
-                        saved ? strerror(saved) : "connection closed");
-        return fail(x, KRC_EIO, 1, "TLS handshake with %s port %s: %s", h->host, h->port,
-                    ssl_reason(ebuf, sizeof(ebuf)));
+        c->dead = 1;          /* no close_notify on a failed handshake */
+        if (st.verify_failed) /* fails the same way every time: not transient */
+            return fail(x, KRC_EIO, 0, "TLS: server certificate verification failed: %s", st.msg);
+        return fail(x, KRC_EIO, 1, "TLS handshake with %s port %s: %s", h->host, h->port, st.msg);
     }
-    const unsigned char *proto = NULL;
-    unsigned int plen = 0;
-    SSL_get0_alpn_selected(c->ssl, &proto, &plen);
-    if (plen == 2 && memcmp(proto, "h2", 2) == 0 && h2_start(c) != 0)
+    if (krc_tls_is_h2(c->tls) && h2_start(c) != 0)
         return fail(x, KRC_ENOMEM, 0, "HTTP/2: out of memory");
     return 0;
 }
@@ -837,18 +569,11 @@ static int conn_alive(struct conn *c)
 {
     for (int i = 0; i < ALIVE_READS_MAX; i++) {
         ssize_t n;
-        if (c->ssl) {
-            struct sigpipe_guard g;
-            ERR_clear_error();
-            sigpipe_block(&g);
-            int r = SSL_read(c->ssl, c->rbuf, READ_BUF);
-            int e = r > 0 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
-            sigpipe_restore(&g);
-            if (r <= 0) {
-                ERR_clear_error();
-                return e == SSL_ERROR_WANT_READ;
-            }
-            n = r;
+        if (c->tls) {
+            struct krc_tls_status st;
+            n = krc_tls_read(c->tls, c->rbuf, READ_BUF, &st);
+            if (n <= 0)
+                return n == KRC_TLS_WANT_READ;
         } else {
             n = recv(c->fd, c->rbuf, READ_BUF, MSG_DONTWAIT);
             if (n < 0)
@@ -1338,7 +1063,7 @@ int krc_http_new(const struct krc_kubeconfig *cfg, const struct krc_http_options
     }
     if ((rc = parse_server(h, cfg, err)) != 0)
         goto out;
-    if (h->tls && (rc = setup_tls(h, cfg, err)) != 0)
+    if (h->tls && (rc = krc_tls_ctx_new(cfg, &h->tls_ctx, err)) != 0)
         goto out;
     rc = krc_bearer_init(&h->bearer, cfg->token, cfg->token_file, err);
     if (rc)
@@ -1358,8 +1083,7 @@ void krc_http_free(struct krc_http *h)
     for (int i = 0; i < h->nidle; i++)
         conn_free(h->idle[i]);
     free(h->idle);
-    SSL_SESSION_free(h->session);
-    SSL_CTX_free(h->ctx);
+    krc_tls_ctx_free(h->tls_ctx);
     if (h->bearer_ok)
         krc_bearer_destroy(&h->bearer);
     if (h->mu_ok)

@@ -1,7 +1,8 @@
 /* Unit tests of the API server transport (kube/http.h, whichever backend is built) against a TLS
  * server on loopback: trust from certificate-authority-data or a file, verification failures
  * (wrong CA, wrong name), insecure-skip-tls-verify, tls-server-name, client certificates inline
- * and from files, connection reuse, chunked streaming with cancel, Retry-After. Certificates are
+ * and from files, connection reuse, chunked streaming with cancel, Retry-After, and the errors
+ * krc_http_new reports for an unusable TLS configuration. Certificates are
  * made here with OpenSSL (an EC CA, a server certificate for "kube.test" only, a client
  * certificate); the server is HTTP/1.1 with keep-alive. */
 #include <setjmp.h>
@@ -33,7 +34,8 @@ enum { REQ_MAX = 16 * 1024, PEM_MAX = 8 * 1024 };
 struct pki {
     EVP_PKEY *ca_key, *server_key, *client_key, *other_key;
     X509 *ca, *server, *client, *other_ca;
-    char ca_pem[PEM_MAX], other_ca_pem[PEM_MAX], client_pem[PEM_MAX], client_key_pem[PEM_MAX];
+    char ca_pem[PEM_MAX], other_ca_pem[PEM_MAX], client_pem[PEM_MAX], client_key_pem[PEM_MAX],
+        other_key_pem[PEM_MAX];
 };
 
 static struct pki pki;
@@ -102,6 +104,7 @@ static int pki_setup(void **state)
     to_pem(pki.other_ca, NULL, pki.other_ca_pem, sizeof(pki.other_ca_pem));
     to_pem(pki.client, NULL, pki.client_pem, sizeof(pki.client_pem));
     to_pem(NULL, pki.client_key, pki.client_key_pem, sizeof(pki.client_key_pem));
+    to_pem(NULL, pki.other_key, pki.other_key_pem, sizeof(pki.other_key_pem));
     return 0;
 }
 
@@ -127,7 +130,7 @@ struct server {
     pthread_t th;
     volatile int stop;
     pthread_mutex_t mu;
-    int connections, requests;
+    int connections, requests, resumed;
     char host[128], auth[128], path[256];
 };
 
@@ -241,6 +244,11 @@ static void serve_conn(struct server *s, int fd)
             break;
     }
     if (ok == 1) {
+        if (SSL_session_reused(ssl)) {
+            pthread_mutex_lock(&s->mu);
+            s->resumed++;
+            pthread_mutex_unlock(&s->mu);
+        }
         for (;;) {
             size_t len = 0;
             char *end = NULL;
@@ -514,6 +522,44 @@ static void test_client_certificate_inline_and_from_files(void **state)
     server_stop(s);
 }
 
+/* krc_http_new fails with msg naming what is wrong (both TLS libraries word the rest their way). */
+static void expect_config_error(const struct krc_kubeconfig *cfg, const char *what)
+{
+    struct krc_http *h = NULL;
+    struct krc_error err = {0, ""};
+    assert_int_equal(krc_http_new(cfg, NULL, &h, &err), KRC_EINVAL);
+    assert_null(h);
+    if (!strstr(err.msg, what))
+        fail_msg("expected \"%s\" in: %s", what, err.msg);
+}
+
+static void test_unusable_tls_configuration_is_reported_up_front(void **state)
+{
+    (void)state;
+    struct krc_kubeconfig cfg;
+
+    config(&cfg, "127.0.0.1", 1); /* never connected to */
+    pem_dup(pki.client_pem, &cfg.client_cert_data);
+    pem_dup(pki.other_key_pem, &cfg.client_key_data);
+    expect_config_error(&cfg, "client certificate and key do not match");
+    krc_kubeconfig_free(&cfg);
+
+    config(&cfg, "127.0.0.1", 1);
+    free(cfg.ca_data.data);
+    pem_dup("not a certificate\n", &cfg.ca_data);
+    expect_config_error(&cfg, "certificate-authority-data");
+    krc_kubeconfig_free(&cfg);
+
+    config(&cfg, "127.0.0.1", 1);
+    free(cfg.ca_data.data);
+    cfg.ca_data.data = NULL;
+    cfg.ca_data.len = 0;
+    cfg.ca_file = strdup("/nonexistent/krc-ca.crt");
+    assert_non_null(cfg.ca_file);
+    expect_config_error(&cfg, "/nonexistent/krc-ca.crt");
+    krc_kubeconfig_free(&cfg);
+}
+
 static void test_retry_after_and_error_body(void **state)
 {
     (void)state;
@@ -554,6 +600,10 @@ static void test_idle_connection_closed_by_the_server_is_replaced(void **state)
     krc_http_stats(h, &attempts, &conns, &h2);
     assert_int_equal(attempts, 2);
     assert_int_equal(conns, 2);
+    pthread_mutex_lock(&s->mu);
+    int resumed = s->resumed;
+    pthread_mutex_unlock(&s->mu);
+    assert_int_equal(resumed, 1); /* the second connection resumed the first one's session */
     krc_http_free(h);
     krc_kubeconfig_free(&cfg);
     server_stop(s);
@@ -610,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_ca_data_and_tls_server_name_with_reuse),
         cmocka_unit_test(test_verification_failures_are_not_transient),
         cmocka_unit_test(test_client_certificate_inline_and_from_files),
+        cmocka_unit_test(test_unusable_tls_configuration_is_reported_up_front),
         cmocka_unit_test(test_retry_after_and_error_body),
         cmocka_unit_test(test_idle_connection_closed_by_the_server_is_replaced),
         cmocka_unit_test(test_chunked_stream_and_cancel),
