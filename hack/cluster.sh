@@ -20,7 +20,8 @@
 #   P+6 operator metrics, P+7 operator health probes (both on 127.0.0.1, so no clash with P+6/P+7
 #   of the node agents, which listen on the bridge address only)
 #
-# The operator (kuberay-operator, src/controller): `up` applies every config/crd/bases/*.yaml and
+# The operator (kuberay-operator, src/controller): `up` applies every config/crd/bases/*.yaml
+# (server-side: they carry KubeRay's full schemas, too big for client-side apply) and
 # the RBAC of config/rbac (namespace ray-system), then runs the operator as a process of the
 # instance with the identity of the ServiceAccount ray-system/kuberay-operator (a client
 # certificate with that user name, so exactly the ClusterRole and Role of config/rbac apply),
@@ -415,15 +416,36 @@ cmd_up() {
 
 kc() { "$k8sbin/kubectl" --kubeconfig "$kubeconfig" "$@"; }
 
+# "name=resourceVersion ..." of the CRDs named on the command line; fails when one is missing.
+crd_versions() {
+  kc get crd "$@" -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}' 2>/dev/null
+}
+
 install_crds_rbac() {
-  local f crds=()
-  for f in "$repo"/config/crd/bases/*.yaml; do [ -f "$f" ] && crds+=(-f "$f"); done
+  local f crds=() names=() stamp="$dir/crds.applied" want have
+  for f in "$repo"/config/crd/bases/ray.io_*.yaml; do
+    [ -f "$f" ] || continue
+    crds+=(-f "$f")
+    f=${f##*/ray.io_}
+    names+=("${f%.yaml}.ray.io")
+  done
   if [ ${#crds[@]} -gt 0 ]; then
-    # Server-side: CRDs with full schemas outgrow the client-side last-applied annotation.
-    kc apply --server-side --force-conflicts --field-manager=kuberay-c-cluster-sh "${crds[@]}" >/dev/null ||
-      die "kubectl apply of config/crd/bases failed"
-    kc wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null ||
-      die "CRDs of config/crd/bases not Established"
+    # The CRDs carry full schemas (0.7-1.4 MB each, as KubeRay's), beyond the 256 KiB the
+    # client-side last-applied annotation may hold: server-side apply, as KubeRay documents.
+    # Applying them costs seconds, so it is skipped when neither the files nor the stored CRDs
+    # (their resourceVersions) changed since the last apply of this instance.
+    want=$(cat "$repo"/config/crd/bases/ray.io_*.yaml | sha256sum | cut -d' ' -f1)
+    have=$(crd_versions "${names[@]}" || true)
+    if [ -n "$have" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want $have" ]; then
+      log "CRDs unchanged since the last apply (${names[*]})"
+    else
+      rm -f "$stamp"
+      kc apply --server-side --force-conflicts --field-manager=kuberay-c-cluster-sh "${crds[@]}" >/dev/null ||
+        die "kubectl apply --server-side of config/crd/bases failed"
+      kc wait --for=condition=Established --timeout=120s "${names[@]/#/crd/}" >/dev/null ||
+        die "CRDs of config/crd/bases not Established"
+      have=$(crd_versions "${names[@]}") && echo "$want $have" >"$stamp"
+    fi
   fi
   kc create namespace "$OPERATOR_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null ||
     die "cannot create namespace $OPERATOR_NAMESPACE"

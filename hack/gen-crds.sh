@@ -4,42 +4,42 @@
 # tables render.
 # Run it after editing the table; the unit test test_crd_schema makes the same check.
 #
-# Two renderings of the embedded Kubernetes types (pod templates, Service, EnvVar, ...):
-#   opaque    objects with x-kubernetes-preserve-unknown-fields (small files, nothing checked)
-#   expanded  their full schemas from the pinned Kubernetes' OpenAPI v3 documents, as KubeRay's
-#             controller-gen CRDs have them (the API server prunes, defaults and type-checks pod
-#             templates); read from the k8s.io/kubernetes@$K8S_VERSION module that
-#             hack/toolchain.sh downloads (KRC_K8S_OPENAPI_DIR overrides the directory).
-# The committed files say which one they are (header comment); --expanded / --opaque switch, and
-# without either the current rendering is kept. Expanded CRDs must be applied server-side
-# (kubectl apply --server-side): they exceed the client-side last-applied annotation limit.
+# The embedded Kubernetes types (pod templates, Service, EnvVar, ...) get their full schemas from
+# the pinned Kubernetes' OpenAPI v3 documents, as KubeRay's controller-gen CRDs have them (the API
+# server prunes unknown fields, defaults and type-checks pod templates); they are read from the
+# k8s.io/kubernetes@$K8S_VERSION module that hack/toolchain.sh downloads (KRC_K8S_OPENAPI_DIR
+# overrides the directory). That is what is committed. --opaque renders them instead as objects
+# with x-kubernetes-preserve-unknown-fields (small files, nothing checked: for comparisons only,
+# --check then fails against the committed files). The full CRDs (0.7-1.4 MB, as KubeRay's) must
+# be installed with `kubectl create` or `kubectl apply --server-side`: client-side apply stores
+# the whole object in the last-applied annotation, which the API server limits to 256 KiB.
 #
-# Usage: hack/gen-crds.sh [--check] [--expanded | --opaque]
+# Usage: hack/gen-crds.sh [--check] [--expanded | --opaque] [--root DIR]
+#   --root DIR   write (or check) DIR/config/crd/bases/ (which must exist) instead of the
+#                repository's, e.g. for an --opaque rendering to compare with
 # Uses krc-gen-crds from build/debug, else build/release (KRC_BUILD_DIR picks another), brought
 # up to date with `cmake --build`; configures build/debug as `make build` does if neither exists.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 . "$here/versions.env"
-usage="usage: hack/gen-crds.sh [--check] [--expanded | --opaque]"
-marker="and the Kubernetes OpenAPI"
+usage="usage: hack/gen-crds.sh [--check] [--expanded | --opaque] [--root DIR]"
 
 mode=--out
 form=
-for arg in "$@"; do
-  case "$arg" in
+root=$repo
+while [ $# -gt 0 ]; do
+  case "$1" in
     --check) mode=--check ;;
-    --expanded) form=expanded ;;
+    --expanded) form=expanded ;; # the default; kept for old command lines
     --opaque) form=opaque ;;
+    --root) [ $# -ge 2 ] || { echo "$usage" >&2; exit 2; }; root=$(cd "$2" && pwd); shift ;;
     -h | --help) echo "$usage"; exit 0 ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
+  shift
 done
-if [ -z "$form" ]; then
-  form=opaque
-  head -n 1 "$repo/config/crd/bases/ray.io_rayclusters.yaml" 2>/dev/null | grep -q "$marker" &&
-    form=expanded
-fi
+[ -n "$form" ] || form=expanded
 
 k8s_args=()
 if [ "$form" = expanded ]; then
@@ -72,4 +72,4 @@ fi
 # Only this target: the generator must not wait on (or fail with) unrelated code.
 cmake --build "$build" --target krc-gen-crds >/dev/null ||
   { echo "[gen-crds] FAILED: build of krc-gen-crds in $build" >&2; exit 1; }
-exec "$build/src/api/krc-gen-crds" "${k8s_args[@]}" "$mode" "$repo"
+exec "$build/src/api/krc-gen-crds" "${k8s_args[@]}" "$mode" "$root"

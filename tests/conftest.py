@@ -17,6 +17,8 @@ from kubernetes import client, config
 REPO = pathlib.Path(__file__).resolve().parent.parent
 CLUSTER_SH = REPO / "hack" / "cluster.sh"
 DEFAULT_TIMEOUT_S = 60
+# kubectl apply --server-side of the full-schema CRDs (1-3 MB): seconds, more on a loaded machine
+CRD_APPLY_TIMEOUT_S = 300
 
 
 def _cluster_env(name):
@@ -94,10 +96,10 @@ def core(api):
     return client.CoreV1Api(api)
 
 
-def kubectl(*args, check=True, input=None):
+def kubectl(*args, check=True, input=None, timeout=DEFAULT_TIMEOUT_S):
     """Runs the pinned kubectl against the cluster under test; returns CompletedProcess."""
     return subprocess.run(["kubectl", *args], check=check, capture_output=True, text=True,
-                          input=input, timeout=DEFAULT_TIMEOUT_S)
+                          input=input, timeout=timeout)
 
 
 @pytest.fixture

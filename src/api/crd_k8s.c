@@ -9,13 +9,15 @@
  * there rather than written down again: $refs are inlined; Quantity, IntOrString, Time and the
  * embedded ObjectMeta get controller-gen's special forms; only structural keywords survive
  * (type, format, properties, items, additionalProperties, required, the x-kubernetes list/map
- * markers, non-zero scalar defaults, and zero defaults on list-map keys).
+ * markers, scalar defaults except the zero defaults openapi-gen writes on required fields).
  *
  * Known differences from controller-gen, which reads Go markers the OpenAPI does not carry: the
- * zero-value defaults of +default markers (name: "", optional: false, ...) are indistinguishable
- * from openapi-gen's zero defaults of required fields and are all left out, and
- * +structType=atomic is lost where the OpenAPI does not repeat it. Neither changes which objects
- * are accepted. */
+ * non-zero +default=ref(...) markers controller-gen ignores are kept (azureDisk cachingMode and
+ * kind, which pod defaulting sets anyway), the validation markers of metav1.Condition (pattern,
+ * maxLength, enum: only in an embedded Service's status) are missing, and +structType=atomic is
+ * lost where the OpenAPI does not repeat it (except on types embedding LocalObjectReference, see
+ * below). None changes which objects are accepted; hack/check-crd-paths.sh compares the paths
+ * and types with KubeRay's CRDs. */
 #include "api/crd_schema.h"
 
 #include <stdio.h>
@@ -29,6 +31,8 @@ static const char *const OPENAPI_FILES[] = {
     "api__v1_openapi.json",                     /* core/v1: PodTemplateSpec, Service, ... */
     "apis__networking.k8s.io__v1_openapi.json", /* IngressTLS, NetworkPolicy rules */
 };
+
+#define LOCAL_OBJECT_REFERENCE "io.k8s.api.core.v1.LocalObjectReference"
 
 #define QUANTITY_PATTERN                                                                           \
     "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+("   \
@@ -90,6 +94,21 @@ static json_t *embedded_object_meta(void)
                      "type", "string", "name", "type", "string", "namespace", "type", "string");
 }
 
+/* True when the type def (named name) embeds LocalObjectReference inline (ConfigMapEnvSource,
+ * ConfigMapVolumeSource, SecretProjection, ...): controller-gen carries the embedded struct's
+ * +structType=atomic over to the outer type, the OpenAPI flattens the embedding away. It is
+ * recognised by LocalObjectReference's own "name" property (description included). */
+static bool inlines_local_object_reference(const json_t *schemas, const char *name,
+                                           const json_t *def)
+{
+    if (!strcmp(name, LOCAL_OBJECT_REFERENCE))
+        return false;
+    const json_t *lor = json_object_get(schemas, LOCAL_OBJECT_REFERENCE);
+    const json_t *want = json_object_get(json_object_get(lor, "properties"), "name");
+    const json_t *have = json_object_get(json_object_get(def, "properties"), "name");
+    return want && have && json_equal(want, have);
+}
+
 static json_t *convert_ref(struct conv *c, const char *ref)
 {
     const char *name = strrchr(ref, '/');
@@ -111,6 +130,12 @@ static json_t *convert_ref(struct conv *c, const char *ref)
     json_t *out = convert(c, def);
     if (out && json_object_get(out, "properties") && !json_object_get(out, "type") &&
         json_object_set_new(out, "type", json_string("object"))) {
+        json_decref(out);
+        return NULL;
+    }
+    if (out && inlines_local_object_reference(c->schemas, name, def) &&
+        !json_object_get(out, "x-kubernetes-map-type") &&
+        json_object_set_new(out, "x-kubernetes-map-type", json_string("atomic"))) {
         json_decref(out);
         return NULL;
     }
@@ -136,36 +161,31 @@ static bool array_has_string(const json_t *arr, const char *s)
     return false;
 }
 
-/* openapi-gen writes the zero value as the default of every required scalar; controller-gen
- * writes only +default markers. Zero defaults are dropped, except on the keys of a map-typed list
- * (imagePullSecrets[].name), which the API server requires to be defaulted or required - exactly
- * where the markers put them. keys: the x-kubernetes-list-map-keys of the list whose items
- * schema this is, or NULL. */
-static void prune_zero_defaults(json_t *schema, const json_t *keys)
+/* openapi-gen writes the zero value as the default of every required field and of every field
+ * with a +default marker; controller-gen writes only the markers. A zero default on a property
+ * its object does not list as required comes from a marker (LocalObjectReference's name: "",
+ * FileKeySelector's optional: false, ...) and is kept; the zero defaults of required properties,
+ * of list items and of map values are dropped. (Checked against KubeRay's CRDs with
+ * hack/check-crd-paths.sh: the same zero defaults on the same paths.) */
+static void prune_zero_defaults(json_t *schema, bool required)
 {
     json_t *d = json_object_get(schema, "default");
-    if (d && zero_value(d))
+    if (d && zero_value(d) && required)
         json_object_del(schema, "default");
+    json_t *req = json_object_get(schema, "required");
     json_t *props = json_object_get(schema, "properties");
     const char *k;
     json_t *v;
     json_object_foreach(props, k, v)
     {
-        json_t *def = json_object_get(v, "default");
-        bool keep = def && keys && array_has_string(keys, k) &&
-                    !array_has_string(json_object_get(schema, "required"), k);
-        if (keep)
-            json_incref(def);
-        prune_zero_defaults(v, NULL);
-        if (keep && json_object_set_new(v, "default", def))
-            continue; /* out of memory: the default is lost, as without the exception */
+        prune_zero_defaults(v, array_has_string(req, k));
     }
     json_t *items = json_object_get(schema, "items");
     if (json_is_object(items))
-        prune_zero_defaults(items, json_object_get(schema, "x-kubernetes-list-map-keys"));
+        prune_zero_defaults(items, true);
     json_t *ap = json_object_get(schema, "additionalProperties");
     if (json_is_object(ap))
-        prune_zero_defaults(ap, NULL);
+        prune_zero_defaults(ap, true);
 }
 
 static int cmp_json_str(const void *a, const void *b)
@@ -286,7 +306,7 @@ int krc_crd_k8s_schema(const json_t *schemas, const char *name, json_t **out, st
     snprintf(ref, sizeof(ref), "#/components/schemas/%s", name);
     *out = convert_ref(&c, ref);
     if (*out) {
-        prune_zero_defaults(*out, NULL);
+        prune_zero_defaults(*out, true);
         return 0;
     }
     if (c.err->code)

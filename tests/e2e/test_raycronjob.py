@@ -13,7 +13,7 @@ import time
 import pytest
 from kubernetes import client
 
-from conftest import REPO, kubectl, wait_for
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_for
 from test_raycluster_controller import Operator, check_log
 from test_rayjob import cluster_spec, events, submitter_template
 
@@ -26,7 +26,8 @@ TICK_TIMEOUT_S = 180  # the next minute boundary, plus a slow shared machine
 @pytest.fixture(scope="module")
 def crds(cluster):
     for crd in CRDS:
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd),
+                timeout=CRD_APPLY_TIMEOUT_S)
     for name in ("rayclusters.ray.io", "rayjobs.ray.io", "raycronjobs.ray.io"):
         kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
 

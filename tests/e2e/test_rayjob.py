@@ -15,7 +15,7 @@ import time
 import pytest
 from kubernetes import client
 
-from conftest import REPO, kubectl, wait_for
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_for
 from test_raycluster_controller import Operator, check_log
 
 GROUP, VERSION = "ray.io", "v1"
@@ -45,7 +45,8 @@ SAMPLE_ENTRYPOINT = "python /home/ray/samples/sample_code.py"
 @pytest.fixture(scope="module")
 def crds(cluster):
     for crd in CRDS:
-        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd))
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd),
+                timeout=CRD_APPLY_TIMEOUT_S)
     for name in ("rayclusters.ray.io", "rayjobs.ray.io"):
         kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
 

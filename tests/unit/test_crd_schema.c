@@ -60,8 +60,8 @@ static const char *k8s_openapi_dir(char *buf, size_t size)
     return buf;
 }
 
-/* Every committed CRD file (rayclusters, rayjobs, raycronjobs) is what its table renders, in the
- * rendering the file says it is (opaque, or expanded from the Kubernetes OpenAPI). */
+/* Every committed CRD file (rayclusters, rayjobs, raycronjobs) is the full rendering (pod templates
+ * expanded from the Kubernetes OpenAPI, as KubeRay's CRDs) of its table. */
 static void test_committed_crds_match_tables(void **state)
 {
     (void)state;
@@ -77,7 +77,12 @@ static void test_committed_crds_match_tables(void **state)
             krc_strbuf_release(&have);
             fail_msg("cannot read the committed CRD %s: %s", path, err.msg);
         }
-        if (krc_crd_text_is_expanded(have.buf) && !k8s) {
+        if (!krc_crd_text_is_expanded(have.buf)) {
+            krc_strbuf_release(&have);
+            json_decref(k8s);
+            fail_msg("%s is not the full (expanded) rendering: run hack/gen-crds.sh", path);
+        }
+        if (!k8s) {
             char dir[4096];
             if (!k8s_openapi_dir(dir, sizeof(dir))) {
                 krc_strbuf_release(&have);
@@ -85,10 +90,7 @@ static void test_committed_crds_match_tables(void **state)
             }
             assert_int_equal(krc_crd_k8s_load(dir, &k8s, &err), 0);
         }
-        assert_int_equal(krc_crd_render_file_k8s((enum krc_crd_id)id,
-                                                 krc_crd_text_is_expanded(have.buf) ? k8s : NULL,
-                                                 &want, &err),
-                         0);
+        assert_int_equal(krc_crd_render_file_k8s((enum krc_crd_id)id, k8s, &want, &err), 0);
         size_t i = 0, line = 1;
         while (i < have.len && i < want.len && have.buf[i] == want.buf[i])
             if (have.buf[i++] == '\n')
@@ -111,7 +113,8 @@ static void test_committed_crds_match_tables(void **state)
 
 /* The OpenAPI -> CRD schema conversion on a small document: $ref and allOf inlined, Quantity /
  * IntOrString / Time / ObjectMeta in controller-gen's forms, descriptions and enums dropped, zero
- * defaults dropped except on list-map keys, required sorted. */
+ * defaults dropped on required fields only, required sorted, types embedding LocalObjectReference
+ * atomic. */
 static void test_k8s_schema_conversion(void **state)
 {
     (void)state;
@@ -132,7 +135,15 @@ static void test_k8s_schema_conversion(void **state)
         "\"#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta\"}]},"
         "  \"refs\": {\"type\": \"array\", \"x-kubernetes-list-type\": \"map\","
         "   \"x-kubernetes-list-map-keys\": [\"name\"], \"items\": {\"allOf\": [{\"$ref\": "
-        "\"#/components/schemas/io.k8s.api.core.v1.Ref\"}], \"default\": {}}}}},"
+        "\"#/components/schemas/io.k8s.api.core.v1.Ref\"}], \"default\": {}}},"
+        "  \"src\": {\"$ref\": \"#/components/schemas/io.k8s.api.core.v1.EnvSrc\"},"
+        "  \"lor\": {\"$ref\": \"#/components/schemas/io.k8s.api.core.v1.LocalObjectReference\"}}},"
+        " \"io.k8s.api.core.v1.LocalObjectReference\": {\"type\": \"object\","
+        "  \"x-kubernetes-map-type\": \"atomic\", \"properties\": {\"name\": {\"type\": "
+        "\"string\", \"default\": \"\", \"description\": \"Name of the referent.\"}}},"
+        " \"io.k8s.api.core.v1.EnvSrc\": {\"type\": \"object\", \"properties\": {"
+        "  \"name\": {\"type\": \"string\", \"default\": \"\", \"description\": \"Name of the "
+        "referent.\"}, \"optional\": {\"type\": \"boolean\"}}},"
         " \"io.k8s.api.core.v1.Ref\": {\"type\": \"object\", \"x-kubernetes-map-type\": \"atomic\","
         "  \"properties\": {\"name\": {\"type\": \"string\", \"default\": \"\"},"
         "  \"optional\": {\"type\": \"boolean\", \"default\": false}}}}",
@@ -144,6 +155,8 @@ static void test_k8s_schema_conversion(void **state)
     char *got = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
     static const char want[] =
         "{\"properties\":{\"a\":{\"type\":\"string\"},"
+        "\"lor\":{\"properties\":{\"name\":{\"default\":\"\",\"type\":\"string\"}},"
+        "\"type\":\"object\",\"x-kubernetes-map-type\":\"atomic\"},"
         "\"metadata\":{\"properties\":{\"annotations\":{\"additionalProperties\":{\"type\":"
         "\"string\"},\"type\":\"object\"},\"finalizers\":{\"items\":{\"type\":\"string\"},"
         "\"type\":\"array\"},\"labels\":{\"additionalProperties\":{\"type\":\"string\"},"
@@ -157,9 +170,12 @@ static void test_k8s_schema_conversion(void **state)
         "?(("
         "[0-9]+(\\\\.[0-9]*)?)|(\\\\.[0-9]+))))?$\",\"x-kubernetes-int-or-string\":true},"
         "\"refs\":{\"items\":{\"properties\":{\"name\":{\"default\":\"\",\"type\":\"string\"},"
+        "\"optional\":{\"default\":false,\"type\":\"boolean\"}},\"type\":\"object\","
+        "\"x-kubernetes-map-type\":\"atomic\"},\"type\":\"array\",\"x-kubernetes-list-map-"
+        "keys\":[\"name\"],\"x-kubernetes-list-type\":\"map\"},"
+        "\"src\":{\"properties\":{\"name\":{\"default\":\"\",\"type\":\"string\"},"
         "\"optional\":{\"type\":\"boolean\"}},\"type\":\"object\",\"x-kubernetes-map-type\":"
-        "\"atomic\"},\"type\":\"array\",\"x-kubernetes-list-map-keys\":[\"name\"],"
-        "\"x-kubernetes-list-type\":\"map\"},"
+        "\"atomic\"},"
         "\"t\":{\"format\":\"date-time\",\"type\":\"string\"},"
         "\"z\":{\"format\":\"int32\",\"type\":\"integer\"}},"
         "\"required\":[\"a\",\"z\"],\"type\":\"object\"}";
