@@ -27,7 +27,8 @@
 # Usage: hack/bench-raycluster.sh [CLUSTERS]   (default 1000; also BENCH_CLUSTERS)
 # Environment: BENCH_WORKERS (3), BENCH_HOL_WORKERS (500), BENCH_KEEP=1 (keep the instance),
 # BENCH_TIMEOUT_S (1800: each phase fails after it),
-# KRC_BENCH_PORT_BASE (17700), KRC_BENCH_BUILD (build/release: the operator and the bench driver),
+# KRC_BENCH_PORT_BASE (17700), KRC_BENCH_NAME (krc-bench-rc: the instance's name, so that two runs
+# can share a machine), KRC_BENCH_BUILD (build/release: the operator and the bench driver),
 # KRC_BENCH_OPERATOR_ARGS (extra operator flags, e.g. --reconcile-concurrency=4).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,7 +37,7 @@ clusters=${1:-${BENCH_CLUSTERS:-1000}}
 workers=${BENCH_WORKERS:-3}
 hol_workers=${BENCH_HOL_WORKERS:-500}
 hol_probes=5
-name=krc-bench-rc
+name=${KRC_BENCH_NAME:-krc-bench-rc}
 port_base=${KRC_BENCH_PORT_BASE:-17700}
 build=${KRC_BENCH_BUILD:-build/release}
 bench=$build/bench/raycluster_bench
@@ -183,7 +184,9 @@ echo "$create_line" >&2
 
 # The operator's writes: what it creates, updates or deletes for RayClusters. The bench's own
 # RayCluster POSTs, kwok's pods/status, node and lease heartbeats and EndpointSlices are others'.
-breakdown=$(awk '
+# Prints "verb group resource subresource code count counted-as" for the delta from $1 to $2.
+write_breakdown() {
+  awk '
   NR == FNR { b[$1 " " $2 " " $3 " " $4 " " $5] = $6; next }
   { k = $1 " " $2 " " $3 " " $4 " " $5; d = $6 - b[k]; if (d <= 0) next
     who = "other"
@@ -191,8 +194,9 @@ breakdown=$(awk '
         ($3 == "serviceaccounts" && $4 == "-") || $3 == "roles" || $3 == "rolebindings" || $3 == "jobs" ||
         ($3 == "rayclusters" && !($1 == "POST" && $4 == "-")))
       who = "operator"
-    printf "%s %s %s %s %s %d %s\n", $1, $2, $3, $4, $5, d, who }' "$before" "$after" | sort -k7,7r -k6,6nr)
-rm -f "$before" "$after"
+    printf "%s %s %s %s %s %d %s\n", $1, $2, $3, $4, $5, d, who }' "$1" "$2" | sort -k7,7r -k6,6nr
+}
+breakdown=$(write_breakdown "$before" "$after")
 {
   echo "API write requests during phase 1 (verb group resource subresource code count counted-as):"
   echo "$breakdown" | awk '{ printf "  %-7s %-20s %-16s %-12s %s %7d  %s\n", $1, $2, $3, $4, $5, $6, $7 }'
@@ -205,10 +209,16 @@ log "operator writes: $op_writes ($wpc per cluster; $wpc_no_events without event
 log "pod create (POST pods) in the API server: $(mean_ms "$pc0" "$pc1") ms on average"
 
 log "phase 2: head-of-line, a RayCluster scaling 0 -> $hol_workers workers"
+mv "$after" "$before"
 hol_line=$("$bench" hol --namespace "$hol_ns" --big-workers "$hol_workers" --start-after 20 \
   --probes "$hol_probes" \
   --timeout-s "$timeout_s" "${placement[@]}") || die "phase 2 failed"
 echo "$hol_line" >&2
+request_counts >"$after"
+{
+  echo "API write requests by the operator during phase 2 (verb group resource subresource code count):"
+  write_breakdown "$before" "$after" | awk '$7 == "operator" { printf "  %-7s %-20s %-16s %-12s %s %7d\n", $1, $2, $3, $4, $5, $6 }'
+} >&2
 log "pod create (POST pods) in the API server during phase 2: $(mean_ms "$pc1" "$(pod_create_stats)") ms on average"
 
 kill -0 "$op_pid" 2>/dev/null || die "the operator died during the run"

@@ -25,6 +25,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,6 +58,9 @@ struct operator
 {
     struct flags f;
     struct krc_client *client;
+    /* The recorders' own client: same configuration, its own --qps/--burst token bucket, so Events
+     * never take the controllers' write budget (client-go's recorder has its own clientset). */
+    struct krc_client *events_client;
     struct krc_events *events;
     struct krc_leader *leader;
     struct raycluster_controller *_Atomic ctrl; /* set once started; read by /metrics */
@@ -476,16 +480,17 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
     struct krc_client_options co = {.qps = op->f.qps == 0 ? 5 : op->f.qps,
                                     .burst = op->f.burst == 0 ? 10 : (int)op->f.burst,
                                     .user_agent = "kuberay-operator/" VERSION};
-    if ((r = krc_client_new(cfg, &co, &op->client, &err)))
+    if ((r = krc_client_new(cfg, &co, &op->client, &err)) ||
+        (r = krc_client_new(cfg, &co, &op->events_client, &err)))
         goto fail;
     struct krc_events_opts eo = {.reporting_controller = RAYCLUSTER_CONTROLLER_NAME};
-    if ((r = krc_events_new(op->client, &eo, &op->events, &err)))
+    if ((r = krc_events_new(op->events_client, &eo, &op->events, &err)))
         goto fail;
     struct krc_events_opts jeo = {.reporting_controller = RAYJOB_CONTROLLER_NAME};
-    if ((r = krc_events_new(op->client, &jeo, &op->job_events, &err)))
+    if ((r = krc_events_new(op->events_client, &jeo, &op->job_events, &err)))
         goto fail;
     struct krc_events_opts ceo = {.reporting_controller = RAYCRONJOB_CONTROLLER_NAME};
-    if (bo->gates.cron_job && (r = krc_events_new(op->client, &ceo, &op->cron_events, &err)))
+    if (bo->gates.cron_job && (r = krc_events_new(op->events_client, &ceo, &op->cron_events, &err)))
         goto fail;
     if ((r = start_http(op->f.metrics_addr, serve_metrics, op, &op->metrics, &err)) ||
         (r = start_http(op->f.probe_addr, serve_probes, op, &op->probes, &err)))
@@ -516,6 +521,7 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
         .workers = (int)op->f.concurrency,
         .build = *bo,
         .enable_metrics = op->f.enable_metrics,
+        .clusters = ctrl, /* one RayCluster cache for both controllers */
     };
     if ((r = rayjob_controller_new(&jo, &job_ctrl, &err)))
         goto fail_ctrl;
@@ -603,12 +609,31 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
 fail_ctrl:
     atomic_store(&op->ctrl, NULL);
     atomic_store(&op->job_ctrl, NULL);
+    raycluster_controller_stop(ctrl); /* its RayCluster informers call the RayJob controller */
     raycronjob_controller_free(cron_ctrl);
     rayjob_controller_free(job_ctrl);
     raycluster_controller_free(ctrl);
 fail:
     KRC_LOG_ERROR("operator failed", "error", err.msg);
     return 1;
+}
+
+/* glibc's malloc for a process that caches thousands of objects for as long as it runs (issue 5,
+ * measured with the RayCluster bench): MALLOC_ARENAS arenas rather than one per thread (up to 8 per
+ * core), since each of the dozen informer, worker and HTTP threads kept free memory of its own;
+ * and a fixed mmap threshold, since glibc otherwise raises it to the largest block freed (an
+ * informer's list page is megabytes), after which such blocks come from the heap, whose trim
+ * threshold (twice the mmap threshold) then keeps their pages. Malloc tuned through the
+ * environment is left alone. */
+#define MALLOC_ARENAS         2
+#define MALLOC_MMAP_THRESHOLD (128 * 1024)
+
+static void tune_malloc(void)
+{
+    if (getenv("MALLOC_ARENA_MAX") || getenv("MALLOC_MMAP_THRESHOLD_") || getenv("GLIBC_TUNABLES"))
+        return;
+    if (!mallopt(M_ARENA_MAX, MALLOC_ARENAS) || !mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD))
+        KRC_LOG_WARN("mallopt failed; malloc keeps its defaults");
 }
 
 int main(int argc, char **argv)
@@ -638,6 +663,7 @@ int main(int argc, char **argv)
     }
     fmt = strcmp(op.f.stdout_encoder, "console") == 0 ? KRC_LOG_FORMAT_TEXT : KRC_LOG_FORMAT_JSON;
     krc_log_configure(lvl, fmt, 1);
+    tune_malloc();
     raycluster_opts_default(&bo);
     bo.head_sidecar_containers = file_cfg.head_sidecar_containers;
     bo.worker_sidecar_containers = file_cfg.worker_sidecar_containers;
@@ -674,6 +700,8 @@ int main(int argc, char **argv)
     status = run(&op, &cfg, &bo);
     if (op.client)
         krc_client_shutdown(op.client);
+    if (op.events_client) /* after run()'s flush: cuts short a write still in progress */
+        krc_client_shutdown(op.events_client);
     krc_leader_free(op.leader);
     krc_events_free(op.events);
     krc_events_free(op.job_events);
@@ -684,6 +712,8 @@ int main(int argc, char **argv)
         MHD_stop_daemon(op.probes);
     if (op.client)
         krc_client_free(op.client);
+    if (op.events_client) /* after the recorders that write through it */
+        krc_client_free(op.events_client);
     krc_kubeconfig_free(&cfg);
     operator_config_release(&file_cfg);
     KRC_LOG_INFO("stopped", "status", status ? "error" : "ok");

@@ -9,6 +9,7 @@
 
 #include "api/kobj.h"
 #include "controller/raycluster_auth.h"
+#include "controller/raycluster_batch.h"
 #include "controller/raycluster_hash.h"
 #include "controller/raycluster_ingress.h"
 #include "controller/raycluster_names.h"
@@ -18,18 +19,14 @@
 #include "controller/raycluster_service.h"
 #include "controller/raypod.h"
 #include "util/log.h"
+#include "util/wipe.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <errno.h>
+#include <nettle/base64.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Worker pods one reconcile creates before it yields: the key goes to the back of the queue, so a
- * cluster scaling to 500 workers never keeps a new cluster from its head pod for long (KubeRay
- * creates the whole difference in one reconcile). The next turn plans the rest once the
- * expectations of this batch are met. */
-#define RAYCLUSTER_CREATE_BATCH 32
+#include <sys/random.h>
 
 /* ---- sub-reconcilers ------------------------------------------------------------------------ */
 
@@ -281,12 +278,14 @@ int raycluster_ctrl_reconcile_auth_secret(struct raycluster_controller *c,
     r = krc_client_get(c->o.client, &RES_SECRET, rc->meta.ns, name, &out, err);
     if (r != KRC_ENOTFOUND)
         goto out; /* exists (never rotated), or a read error */
-    if (RAND_bytes(raw, (int)sizeof(raw)) != 1) {
-        r = krc_error_set(err, KRC_EIO, "auth token for %s/%s: no random bytes", rc->meta.ns,
-                          rc->meta.name);
+    /* The kernel's CSPRNG; a short read only happens for requests over 256 bytes. */
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        r = krc_error_set(err, KRC_EIO, "auth token for %s/%s: no random bytes: %s", rc->meta.ns,
+                          rc->meta.name, strerror(errno));
         goto out;
     }
-    EVP_EncodeBlock((unsigned char *)token, raw, (int)sizeof(raw));
+    base64_encode_raw(token, sizeof(raw), raw);
+    token[BASE64_ENCODE_RAW_LENGTH(sizeof(raw))] = '\0';
     if ((r = raycluster_build_auth_secret(rc, token, &secret, err)))
         goto out;
     if (!(body = json_dumps(secret, JSON_COMPACT))) {
@@ -299,10 +298,9 @@ int raycluster_ctrl_reconcile_auth_secret(struct raycluster_controller *c,
     if (r == KRC_EEXIST)
         r = 0;
 out:
-    OPENSSL_cleanse(raw, sizeof(raw));
-    OPENSSL_cleanse(token, sizeof(token));
-    if (body)
-        OPENSSL_cleanse(body, strlen(body));
+    krc_wipe(raw, sizeof(raw));
+    krc_wipe(token, sizeof(token));
+    krc_wipe_str(body);
     free(body);
     json_decref(secret); /* holds the token too; freed with it */
     krc_strbuf_release(&out);
@@ -459,7 +457,8 @@ struct pod_ctx {
     struct raycluster_reconcile_result *res;
     char *msg; /* buffer of res->message */
     size_t msg_size;
-    bool more; /* stopped after RAYCLUSTER_CREATE_BATCH creates; the rest is for the next turn */
+    bool more; /* stopped when the time budget ran out (raycluster_batch.h); the rest is for the
+                  next turn */
 };
 
 static const char *group_name(const struct raycluster *rc, long g)
@@ -659,16 +658,9 @@ static int exec_action(struct pod_ctx *p, const struct raycluster_action *a, str
     return 0;
 }
 
-/* Whether b creates another pod of a's multi-host replica: a batch never ends inside a replica,
- * since the next turn would find it incomplete and delete it (§6.7). */
-static bool same_replica(const struct raycluster_action *a, const struct raycluster_action *b)
-{
-    return b->kind == RAYCLUSTER_ACT_CREATE_WORKER_POD && b->group == a->group &&
-           a->replica_name[0] && strcmp(a->replica_name, b->replica_name) == 0;
-}
-
 static int reconcile_pods(struct raycluster_controller *c, struct nsset *set,
-                          const struct raycluster *rc, struct pod_ctx *p, struct krc_error *err)
+                          const struct raycluster *rc, struct pod_ctx *p, json_t **pods_out,
+                          struct krc_error *err)
 {
     struct krc_store *pods_store = krc_informer_store(set->pods);
     struct raycluster_plan plan = {0};
@@ -681,8 +673,7 @@ static int reconcile_pods(struct raycluster_controller *c, struct nsset *set,
         krc_error_set(err, r, "hash the spec of %s/%s", rc->meta.ns, rc->meta.name);
         goto out;
     }
-    if (!(pods = raycluster_ctrl_children(pods_store, rc->meta.ns, rc->meta.name, "v1", "Pod",
-                                          POD_PATHS, NPATHS(POD_PATHS), err))) {
+    if (!(pods = raycluster_ctrl_pods(set, rc, err))) {
         r = err->code;
         goto out;
     }
@@ -706,19 +697,22 @@ static int reconcile_pods(struct raycluster_controller *c, struct nsset *set,
         goto out;
     p->pods = pods;
     p->hash = hash;
-    size_t creates = 0;
+    /* The budget counts from here, not from the planning above: every turn gets its full
+     * budget for creates, however many pods the cluster's listing held. */
+    int64_t started = raycluster_ctrl_mono_now();
     for (size_t i = 0; i < plan.n; i++) {
-        const struct raycluster_action *a = &plan.actions[i];
-        if ((r = exec_action(p, a, err)))
+        if ((r = exec_action(p, &plan.actions[i], err)))
             break;
-        creates += a->kind == RAYCLUSTER_ACT_CREATE_WORKER_POD;
-        if (creates >= RAYCLUSTER_CREATE_BATCH && i + 1 < plan.n &&
-            !same_replica(a, &plan.actions[i + 1])) {
+        bool waiting = c->queue && krc_workqueue_len(c->queue) > 0;
+        if (raycluster_batch_yield(&plan, i, started, raycluster_ctrl_mono_now(),
+                                   RAYCLUSTER_BATCH_BUDGET_NS, waiting)) {
             p->more = true;
             break;
         }
     }
 out:
+    if (!r && pods && plan.n == 0)
+        *pods_out = json_incref(pods); /* nothing written: the status step reads these pods */
     raycluster_plan_free(&plan);
     free(sat);
     json_decref(pods);
@@ -730,10 +724,11 @@ out:
 int raycluster_ctrl_reconcile_pods(struct raycluster_controller *c, struct nsset *set,
                                    const struct raycluster *rc,
                                    struct raycluster_reconcile_result *res, char *msg,
-                                   size_t msg_size, bool *more, struct krc_error *err)
+                                   size_t msg_size, bool *more, json_t **pods,
+                                   struct krc_error *err)
 {
     struct pod_ctx p = {c, rc, NULL, NULL, res, msg, msg_size, false};
-    int r = reconcile_pods(c, set, rc, &p, err);
+    int r = reconcile_pods(c, set, rc, &p, pods, err);
     *more = p.more;
     return r;
 }

@@ -19,6 +19,7 @@
 #include "controller/raycluster_names.h"
 #include "util/log.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,16 @@
 #include <unistd.h>
 
 #define POD_SELECTOR "ray.io/node-type in (head,worker,redis-cleanup)"
+/* Services are read only through their ray.io/cluster label (the store's index): those without
+ * it, every other Service of the cluster, are not cached at all. */
+#define SVC_SELECTOR RAY_LABEL_CLUSTER
+/* Free heap goes back to the system (malloc_trim) after every reconcile of a cluster of at least
+ * TRIM_CLUSTER_PODS pods (its documents were built and freed: 16 MB of heap held 0.6 MB in use
+ * during a 500-worker scale-up; a trim costs about a millisecond, building those documents far
+ * more), and after any other reconcile at most every TRIM_ANY_NS (many small clusters fragment
+ * the heap too). */
+#define TRIM_CLUSTER_PODS 64
+#define TRIM_ANY_NS       (10 * INT64_C(1000000000))
 
 int64_t raycluster_ctrl_mono_now(void)
 {
@@ -108,9 +119,42 @@ static json_t *object_doc(const struct krc_object *o, const char *api_version, c
     return doc;
 }
 
-json_t *raycluster_ctrl_children(struct krc_store *store, const char *ns, const char *cluster,
-                                 const char *api_version, const char *kind,
-                                 const char *const *paths, size_t npaths, struct krc_error *err)
+/* The name of the Ray container (the first) of the template pod o was built from: headGroupSpec's
+ * for the head, that of the worker group named by its ray.io/group label otherwise; NULL when no
+ * group matches. KubeRay reads the pod's own first container, which is the template's unless the
+ * template changed since the pod was created (and a changed template recreates the pods only
+ * under upgradeStrategy Recreate): the price of not caching spec.containers. */
+static const char *ray_container_name(const struct raycluster *rc, const struct krc_object *o)
+{
+    const char *type = krc_object_label(o, RAY_LABEL_NODE_TYPE);
+    const json_t *tmpl = NULL;
+    if (type && strcmp(type, "head") == 0) {
+        tmpl = rc->spec.head.template;
+    } else {
+        const char *g = krc_object_label(o, RAY_LABEL_GROUP);
+        for (size_t i = 0; g && i < rc->spec.n_workers && !tmpl; i++) {
+            const char *gn = rc->spec.workers[i].group_name;
+            if (gn && strcmp(gn, g) == 0)
+                tmpl = rc->spec.workers[i].template;
+        }
+    }
+    return kobj_str(kobj_container(kobj_obj(tmpl, "spec"), 0), "name");
+}
+
+static int set_container_name(json_t *doc, const char *name)
+{
+    json_t *spec = kobj_ensure_obj(doc, "spec");
+    json_t *c = json_pack("[{s:s}]", "name", name);
+    if (!spec || !c) {
+        json_decref(c);
+        return KRC_ENOMEM;
+    }
+    return kobj_set_new(spec, "containers", c);
+}
+
+static json_t *children(struct krc_store *store, const char *ns, const char *cluster,
+                        const char *api_version, const char *kind, const char *const *paths,
+                        size_t npaths, const struct raycluster *pods_of, struct krc_error *err)
 {
     struct krc_object_list l = {0};
     json_t *arr = json_array();
@@ -122,6 +166,9 @@ json_t *raycluster_ctrl_children(struct krc_store *store, const char *ns, const 
         json_t *d = object_doc(l.items[i], api_version, kind, paths, npaths);
         if (!d || json_array_append_new(arr, d))
             goto err;
+        const char *cname = pods_of ? ray_container_name(pods_of, l.items[i]) : NULL;
+        if (cname && set_container_name(d, cname))
+            goto err;
     }
     krc_object_list_release(&l);
     return arr;
@@ -130,6 +177,19 @@ err:
     json_decref(arr);
     krc_error_set(err, KRC_ENOMEM, "list children of %s/%s: out of memory", ns, cluster);
     return NULL;
+}
+
+json_t *raycluster_ctrl_children(struct krc_store *store, const char *ns, const char *cluster,
+                                 const char *api_version, const char *kind,
+                                 const char *const *paths, size_t npaths, struct krc_error *err)
+{
+    return children(store, ns, cluster, api_version, kind, paths, npaths, NULL, err);
+}
+
+json_t *raycluster_ctrl_pods(struct nsset *set, const struct raycluster *rc, struct krc_error *err)
+{
+    return children(krc_informer_store(set->pods), rc->meta.ns, rc->meta.name, "v1", "Pod",
+                    POD_PATHS, NPATHS(POD_PATHS), rc, err);
 }
 
 /* ---- sets, handlers ------------------------------------------------------------------------ */
@@ -349,6 +409,7 @@ static int reconcile_cluster(struct raycluster_controller *c, struct nsset *set,
     char msg[KRC_ERROR_MSG_MAX + 64];
     struct raycluster_reconcile_result res = {RAYCLUSTER_OUTCOME_OK, NULL, NULL};
     bool more = false;
+    json_t *pods = NULL; /* the pod step's documents when it wrote nothing */
     int r = raycluster_ctrl_reconcile_rbac(c, rc, err);
     if (!r)
         r = raycluster_ctrl_reconcile_ingress(c, rc, err);
@@ -361,11 +422,15 @@ static int reconcile_cluster(struct raycluster_controller *c, struct nsset *set,
         snprintf(msg, sizeof(msg), "%s", err->msg);
         res.message = msg;
     } else {
-        r = raycluster_ctrl_reconcile_pods(c, set, rc, &res, msg, sizeof(msg), &more, err);
+        r = raycluster_ctrl_reconcile_pods(c, set, rc, &res, msg, sizeof(msg), &more, &pods, err);
     }
     struct krc_error serr = {0};
     bool written = false;
-    int sr = raycluster_ctrl_reconcile_status(c, set, rc, &res, &written, &serr);
+    /* A pass that stopped on its time budget (raycluster_batch.h) goes on at once: its status
+     * waits for the turn that finishes the plan, as KubeRay writes it once after all the creates
+     * (no status PUT per turn, none from a cache that has not seen the last one: no 409). */
+    int sr = more ? 0 : raycluster_ctrl_reconcile_status(c, set, rc, &res, pods, &written, &serr);
+    json_decref(pods);
     if (r)
         return r;
     if (sr) {
@@ -381,6 +446,21 @@ static void count_result(struct raycluster_controller *c, int idx)
     pthread_mutex_lock(&c->mu);
     c->results[idx]++;
     pthread_mutex_unlock(&c->mu);
+}
+
+static void maybe_trim(struct raycluster_controller *c, struct nsset *set, const char *name)
+{
+    int64_t now = raycluster_ctrl_mono_now();
+    bool large = krc_store_count_index(krc_informer_store(set->pods), KRC_STORE_BY_LABEL, name) >=
+                 TRIM_CLUSTER_PODS;
+    pthread_mutex_lock(&c->mu);
+    int64_t since = now - c->last_trim_ns;
+    bool trim = large || since >= TRIM_ANY_NS;
+    if (trim)
+        c->last_trim_ns = now;
+    pthread_mutex_unlock(&c->mu);
+    if (trim)
+        malloc_trim(0);
 }
 
 static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
@@ -420,6 +500,7 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     }
     r = reconcile_cluster(c, set, &rc, requeue_after_ns, &err);
     raycluster_release(&rc);
+    maybe_trim(c, set, name);
     if (r) {
         KRC_LOG_ERROR("reconcile failed", "controller", "raycluster", "key", key, "error", err.msg);
         count_result(c, 1);
@@ -447,6 +528,10 @@ static int new_informer(struct raycluster_controller *c, const char *ns, struct 
         .index_label = index_label,
     };
     struct krc_informer_handlers h = {rc_add, rc_update, rc_add, c};
+    if (kind == INF_PRIMARY) {
+        io.drops = RC_DROPS;
+        io.ndrops = NPATHS(RC_DROPS);
+    }
     if (kind == INF_POD)
         h = (struct krc_informer_handlers){pod_add, pod_update, pod_add, c};
     else if (kind == INF_OWNED)
@@ -471,8 +556,8 @@ static int add_set(struct raycluster_controller *c, const char *ns, struct krc_e
                           INF_PRIMARY, &s->rcs, err)) ||
         (r = new_informer(c, ns, RES_POD, POD_SELECTOR, POD_PATHS, NPATHS(POD_PATHS),
                           RAY_LABEL_CLUSTER, INF_POD, &s->pods, err)) ||
-        (r = new_informer(c, ns, RES_SERVICE, NULL, SVC_PATHS, NPATHS(SVC_PATHS), RAY_LABEL_CLUSTER,
-                          INF_OWNED, &s->svcs, err)))
+        (r = new_informer(c, ns, RES_SERVICE, SVC_SELECTOR, SVC_PATHS, NPATHS(SVC_PATHS),
+                          RAY_LABEL_CLUSTER, INF_OWNED, &s->svcs, err)))
         return r;
     return 0;
 }
@@ -516,6 +601,24 @@ err:
     free(list);
     raycluster_controller_free(c);
     return r;
+}
+
+int raycluster_controller_share_clusters(struct raycluster_controller *c, const char *ns,
+                                         const struct krc_informer_handlers *h,
+                                         struct krc_informer **out, struct krc_error *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < c->nsets; i++) {
+        const char *sns = c->sets[i].ns;
+        if ((!ns && !sns) || (ns && sns && strcmp(ns, sns) == 0)) {
+            int r = krc_informer_add_handlers(c->sets[i].rcs, h, err);
+            if (!r)
+                *out = c->sets[i].rcs;
+            return r;
+        }
+    }
+    return krc_error_set(err, KRC_ENOTFOUND, "raycluster controller: namespace %s not watched",
+                         ns ? ns : "(all)");
 }
 
 int raycluster_controller_start(struct raycluster_controller *c, struct krc_error *err)

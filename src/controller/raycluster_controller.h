@@ -17,6 +17,7 @@
 #include "controller/raycluster_opts.h"
 #include "kube/client.h"
 #include "kube/events.h"
+#include "kube/informer.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 
@@ -53,6 +54,20 @@ int raycluster_controller_start(struct raycluster_controller *c, struct krc_erro
 /* Stops the workers (the reconcile in progress finishes) and the informers. Idempotent. */
 void raycluster_controller_stop(struct raycluster_controller *c);
 void raycluster_controller_free(struct raycluster_controller *c);
+
+/* The RayCluster cache, shared with another controller (the RayJob controller) so that a
+ * RayCluster is cached once: its objects keep these paths at these indices of their projection
+ * (krc_object_path; the fixed metadata of projection.h besides). */
+#define RAYCLUSTER_CACHE_PATH_SPEC        0
+#define RAYCLUSTER_CACHE_PATH_STATUS      1
+#define RAYCLUSTER_CACHE_PATH_ANNOTATIONS 2
+/* Adds h to the RayCluster informer of the watched namespace ns (NULL: the one of all namespaces)
+ * and returns that informer in *out, borrowed: c starts, stops and frees it, so call this before
+ * raycluster_controller_start, wait for its sync after it, and stop c before freeing h's ctx.
+ * KRC_ENOTFOUND when c does not watch exactly ns; KRC_EINVAL as krc_informer_add_handlers. */
+int raycluster_controller_share_clusters(struct raycluster_controller *c, const char *ns,
+                                         const struct krc_informer_handlers *h,
+                                         struct krc_informer **out, struct krc_error *err);
 
 /* Appends the controller's Prometheus series (text format 0.0.4): the kuberay_cluster_* family of
  * spec §11 when metrics are enabled, and controller_runtime_reconcile_total always. */

@@ -32,12 +32,20 @@ static const struct krc_resource RES_ROLEBINDING = {"rbac.authorization.k8s.io",
                                                     "rolebindings", 1};
 
 /* Projections: what each cache keeps besides the fixed metadata (projection.h). The index of a
- * path in its list is how it is read back. */
+ * path in its list is how it is read back; RC_PATHS begins with the RAYCLUSTER_CACHE_PATH_* of
+ * raycluster_controller.h (the RayJob controller reads this cache too). */
 static const char *const RC_PATHS[] = {"spec", "status", "metadata.annotations",
                                        "metadata.finalizers", "metadata.creationTimestamp"};
-static const char *const POD_PATHS[] = {"metadata.annotations", "spec.containers",
-                                        "spec.restartPolicy", "status"};
+/* Pods: what raypod.h, the pod plan and the status read, no more (a pod's spec.containers, 60 %
+ * of a kept pod, is not kept: raycluster_ctrl_pods() names the Ray container from the group's
+ * template instead). */
+static const char *const POD_PATHS[] = {
+    "metadata.annotations", "spec.restartPolicy",       "status.phase",
+    "status.conditions",    "status.containerStatuses", "status.podIP"};
 static const char *const SVC_PATHS[] = {"spec"};
+/* kubectl's copy of the applied RayCluster is not kept. */
+static const struct krc_projection_drop RC_DROPS[] = {
+    {RAYCLUSTER_CACHE_PATH_ANNOTATIONS, KRC_LAST_APPLIED_ANNOTATION}};
 #define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The informers of one watched namespace (ns NULL: all namespaces, one set). */
@@ -58,10 +66,11 @@ struct raycluster_controller {
     struct krc_workqueue *queue;
     struct krc_workqueue_workers *workers;
     struct raycluster_expect *expect;
-    pthread_mutex_t mu; /* guards the metric state below */
+    pthread_mutex_t mu; /* guards the metric and trim state below */
     struct prov_series *prov;
     size_t nprov, capprov;
     unsigned long long results[3]; /* success, error, requeue_after */
+    int64_t last_trim_ns;          /* monotonic time of the last malloc_trim */
 };
 
 #define EVENT(c, rc, type, reason, action, ...)                                                    \
@@ -69,6 +78,9 @@ struct raycluster_controller {
 
 /* raycluster_controller.c */
 int64_t raycluster_ctrl_mono_now(void);
+/* The documents of every cached pod of rc, with spec.containers[0].name (the Ray container's,
+ * which the cache does not keep) taken from the pod's group template in rc. */
+json_t *raycluster_ctrl_pods(struct nsset *set, const struct raycluster *rc, struct krc_error *err);
 /* The documents of every cached object of store with label ray.io/cluster=cluster in ns. */
 json_t *raycluster_ctrl_children(struct krc_store *store, const char *ns, const char *cluster,
                                  const char *api_version, const char *kind,
@@ -98,18 +110,22 @@ int raycluster_ctrl_reconcile_head_service(struct raycluster_controller *c, stru
 int raycluster_ctrl_delete_pods(struct raycluster_controller *c, const char *ns,
                                 const char *selector, struct krc_error *err);
 /* Plans and executes the pod actions; a replica failure is described in *res (its message in
- * msg); *more when the pass stopped after a batch of creations and the rest is for the next. */
+ * msg); *more when the pass stopped after a batch of creations and the rest is for the next.
+ * When the plan had no action, *pods receives (a new reference to) the pod documents it read,
+ * for the status step: the cache is rebuilt into documents only once in such a reconcile. */
 int raycluster_ctrl_reconcile_pods(struct raycluster_controller *c, struct nsset *set,
                                    const struct raycluster *rc,
                                    struct raycluster_reconcile_result *res, char *msg,
-                                   size_t msg_size, bool *more, struct krc_error *err);
+                                   size_t msg_size, bool *more, json_t **pods,
+                                   struct krc_error *err);
 
-/* raycluster_status_write.c: computes the status from the caches and writes it when it
- * differs; *written tells which. */
+/* raycluster_status_write.c: computes the status from the caches (pods: the documents of the
+ * pod step when it had them, borrowed; NULL reads the cache) and writes it when it differs;
+ * *written tells which. */
 int raycluster_ctrl_reconcile_status(struct raycluster_controller *c, struct nsset *set,
                                      const struct raycluster *rc,
-                                     const struct raycluster_reconcile_result *res, bool *written,
-                                     struct krc_error *err);
+                                     const struct raycluster_reconcile_result *res, json_t *pods,
+                                     bool *written, struct krc_error *err);
 
 /* raycluster_gcsft.c: returns 1 when the reconcile ends here (with *requeue and the result in
  * *r), 0 to go on. */

@@ -1,11 +1,12 @@
-/* raycluster_hash.c - Recreate-strategy spec hash (see raycluster_hash.h). Uses OpenSSL's SHA-1,
- * already a project dependency for TLS; the hash is a change detector, not a security boundary. */
+/* raycluster_hash.c - Recreate-strategy spec hash (see raycluster_hash.h). Uses nettle's SHA-1
+ * (nettle is GnuTLS's crypto library, already loaded); the hash is a change detector, not a
+ * security boundary. */
 #include "controller/raycluster_hash.h"
 
 #include "api/kobj.h"
 #include "util/error.h"
 
-#include <openssl/sha.h>
+#include <nettle/sha1.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,8 +75,11 @@ int raycluster_spec_hash(const struct raycluster *rc, char out[RAYCLUSTER_HASH_L
     text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
     if (!text)
         goto out;
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    SHA1((const unsigned char *)text, strlen(text), digest);
+    uint8_t digest[SHA1_DIGEST_SIZE];
+    struct sha1_ctx sha;
+    sha1_init(&sha);
+    sha1_update(&sha, strlen(text), (const uint8_t *)text);
+    sha1_digest(&sha, sizeof(digest), digest);
     base32hex(digest, sizeof(digest), out);
     r = 0;
 out:

@@ -44,14 +44,12 @@ out:
 
 int raycluster_ctrl_reconcile_status(struct raycluster_controller *c, struct nsset *set,
                                      const struct raycluster *rc,
-                                     const struct raycluster_reconcile_result *res, bool *written,
-                                     struct krc_error *err)
+                                     const struct raycluster_reconcile_result *res,
+                                     json_t *shared_pods, bool *written, struct krc_error *err)
 {
     struct raycluster_status st;
     char now[40];
-    json_t *pods =
-        raycluster_ctrl_children(krc_informer_store(set->pods), rc->meta.ns, rc->meta.name, "v1",
-                                 "Pod", POD_PATHS, NPATHS(POD_PATHS), err);
+    json_t *pods = shared_pods ? json_incref(shared_pods) : raycluster_ctrl_pods(set, rc, err);
     json_t *svcs = pods ? raycluster_ctrl_head_services(set, rc, err) : NULL;
     int r;
     *written = false;

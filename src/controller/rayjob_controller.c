@@ -44,13 +44,23 @@ static const struct krc_resource RES_POD = {"", "v1", "pods", 1};
 
 static const char *const RJ_PATHS[] = {"spec", "status", "metadata.annotations",
                                        "metadata.finalizers", "metadata.creationTimestamp"};
-static const char *const RC_PATHS[] = {"spec", "status", "metadata.annotations"};
+/* The same paths at the same indices as the RayCluster controller's cache, which this controller
+ * shares when it can (rayjob_controller_opts.clusters). */
+static const char *const RC_PATHS[] = {
+    [RAYCLUSTER_CACHE_PATH_SPEC] = "spec",
+    [RAYCLUSTER_CACHE_PATH_STATUS] = "status",
+    [RAYCLUSTER_CACHE_PATH_ANNOTATIONS] = "metadata.annotations",
+};
 static const char *const JOB_PATHS[] = {"status"};
+/* kubectl's copy of an applied RayJob or RayCluster is not kept (index 2: the annotations of
+ * RJ_PATHS and RC_PATHS). */
+static const struct krc_projection_drop APPLIED_DROPS[] = {{2, KRC_LAST_APPLIED_ANNOTATION}};
 #define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
 struct nsset {
     char *ns;
     struct krc_informer *jobs, *clusters, *submitters;
+    bool shared_clusters; /* clusters belongs to the RayCluster controller */
 };
 
 struct duration_series {
@@ -1022,6 +1032,10 @@ static int new_informer(struct rayjob_controller *c, const char *ns, struct krc_
         .paths = paths,
         .npaths = npaths,
     };
+    if (res.group && strcmp(res.group, "ray.io") == 0) { /* RayJobs and RayClusters */
+        io.drops = APPLIED_DROPS;
+        io.ndrops = NPATHS(APPLIED_DROPS);
+    }
     struct krc_informer_handlers h = {rj_add, rj_update, rj_add, c};
     if (!primary)
         h = (struct krc_informer_handlers){owned_add, owned_update, owned_add, c};
@@ -1041,10 +1055,16 @@ static int add_set(struct rayjob_controller *c, const char *ns, struct krc_error
     if (ns && !(s->ns = strdup(ns)))
         return krc_error_set(err, KRC_ENOMEM, "out of memory");
     c->nsets++;
+    if (c->o.clusters) {
+        struct krc_informer_handlers h = {owned_add, owned_update, owned_add, c};
+        if ((r = raycluster_controller_share_clusters(c->o.clusters, ns, &h, &s->clusters, err)))
+            return r;
+        s->shared_clusters = true;
+    }
     if ((r = new_informer(c, ns, RES_RAYJOB, NULL, RJ_PATHS, NPATHS(RJ_PATHS), true, &s->jobs,
                           err)) ||
-        (r = new_informer(c, ns, RES_RAYCLUSTER, NULL, RC_PATHS, NPATHS(RC_PATHS), false,
-                          &s->clusters, err)) ||
+        (!s->shared_clusters && (r = new_informer(c, ns, RES_RAYCLUSTER, NULL, RC_PATHS,
+                                                  NPATHS(RC_PATHS), false, &s->clusters, err))) ||
         (r = new_informer(c, ns, RES_JOB, SUBMITTER_SELECTOR, JOB_PATHS, NPATHS(JOB_PATHS), false,
                           &s->submitters, err)))
         return r;
@@ -1111,6 +1131,8 @@ int rayjob_controller_start(struct rayjob_controller *c, struct krc_error *err)
     for (size_t i = 0; i < c->nsets; i++) {
         struct krc_informer *infs[] = {c->sets[i].jobs, c->sets[i].clusters, c->sets[i].submitters};
         for (size_t j = 0; j < 3; j++) {
+            if (infs[j] == c->sets[i].clusters && c->sets[i].shared_clusters)
+                continue; /* started by the RayCluster controller */
             if ((r = krc_informer_start(infs[j], err)))
                 return r;
         }
@@ -1137,7 +1159,9 @@ void rayjob_controller_stop(struct rayjob_controller *c)
         krc_workqueue_shutdown(c->queue);
     }
     for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].jobs, c->sets[i].clusters, c->sets[i].submitters};
+        struct krc_informer *infs[] = {c->sets[i].jobs,
+                                       c->sets[i].shared_clusters ? NULL : c->sets[i].clusters,
+                                       c->sets[i].submitters};
         for (size_t j = 0; j < 3; j++) {
             if (infs[j])
                 krc_informer_stop(infs[j]);
@@ -1152,7 +1176,8 @@ void rayjob_controller_free(struct rayjob_controller *c)
     rayjob_controller_stop(c);
     for (size_t i = 0; i < c->nsets; i++) {
         krc_informer_free(c->sets[i].jobs);
-        krc_informer_free(c->sets[i].clusters);
+        if (!c->sets[i].shared_clusters)
+            krc_informer_free(c->sets[i].clusters);
         krc_informer_free(c->sets[i].submitters);
         free(c->sets[i].ns);
     }

@@ -4,7 +4,8 @@
  * Shape (sample-controller, as the RayCluster controller): per watched namespace three informers -
  * RayJobs (every event), RayClusters and submitter batch Jobs (label
  * app.kubernetes.io/created-by=kuberay-operator), the last two enqueueing their controller owner
- * when it is a RayJob - feed one work queue keyed "namespace/name"; N workers reconcile. Reads
+ * when it is a RayJob - feed one work queue keyed "namespace/name"; N workers reconcile (the
+ * RayCluster informer is the RayCluster controller's when opts.clusters is set). Reads
  * come from the caches (a submitter Job just created and not cached yet is read from the API);
  * writes go to the API server. Every non-final state requeues itself after 3 s (KubeRay).
  *
@@ -17,6 +18,7 @@
 #ifndef KRC_CONTROLLER_RAYJOB_CONTROLLER_H
 #define KRC_CONTROLLER_RAYJOB_CONTROLLER_H
 
+#include "controller/raycluster_controller.h"
 #include "controller/raycluster_opts.h"
 #include "kube/client.h"
 #include "kube/events.h"
@@ -37,6 +39,10 @@ struct rayjob_controller_opts {
     int workers;                  /* <= 0 behaves as 1 */
     struct raycluster_opts build; /* gates, CLUSTER_DOMAIN, login shell, head Service switches */
     bool enable_metrics;          /* kuberay_job_* series */
+    /* Borrowed: the RayCluster controller whose RayCluster informers this one shares
+     * (raycluster_controller_share_clusters; start it first, stop it before freeing this one);
+     * NULL: this controller runs its own. */
+    struct raycluster_controller *clusters;
 };
 
 int rayjob_controller_new(const struct rayjob_controller_opts *opts, struct rayjob_controller **out,

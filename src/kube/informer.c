@@ -23,6 +23,7 @@
 #include "util/strbuf.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -37,6 +38,10 @@
 #define WATCH_MIN_MS 1000
 /* Client-side limit on a watch beyond its server-side timeout: catches a silently dead peer. */
 #define WATCH_GRACE_S 30
+/* A list that brought at least this much JSON ends with malloc_trim(0): its pages and the
+ * objects a relist replaced leave free heap that glibc would otherwise keep (measured: 15 MB kept
+ * by an operator restarted over 4,500 pods). */
+#define LIST_TRIM_BYTES (1024 * 1024)
 
 struct krc_informer {
     struct krc_client *client;
@@ -178,7 +183,7 @@ static int list_all(struct krc_informer *inf, struct krc_error *err)
     struct krc_projection_parser *ps = NULL;
     struct krc_strbuf cont = KRC_STRBUF_INIT;
     struct krc_object_list deleted = {0};
-    size_t pages = 0;
+    size_t pages = 0, bytes = 0;
     int rc;
 
     rc = krc_projection_parser_new(inf->proj, KRC_PROJECTION_LIST, on_list_item, NULL, inf, &ps,
@@ -201,6 +206,7 @@ static int list_all(struct krc_informer *inf, struct krc_error *err)
         if (rc < 0)
             goto out;
         pages++;
+        bytes += inf->page.len;
         rc = krc_projection_parser_feed(ps, inf->page.buf, inf->page.len, err);
         if (rc == 0)
             rc = krc_projection_parser_finish(ps, err);
@@ -234,6 +240,8 @@ out:
     krc_projection_parser_free(ps);
     krc_strbuf_release(&cont);
     krc_strbuf_release(&inf->page); /* a page is megabytes: give it back between lists */
+    if (bytes >= LIST_TRIM_BYTES)
+        malloc_trim(0);
     return rc;
 }
 
@@ -499,6 +507,8 @@ int krc_informer_new(struct krc_client *client, const struct krc_informer_option
              krc_resource_name(&inf->res, rname, sizeof(rname)), inf->ns ? " in " : "",
              inf->ns ? inf->ns : "");
     rc = krc_projection_new(opts->paths, opts->npaths, &opts->limits, &inf->proj, err);
+    for (size_t i = 0; rc == 0 && i < opts->ndrops; i++)
+        rc = krc_projection_drop_member(inf->proj, &opts->drops[i], err);
     if (rc < 0)
         goto err;
     struct krc_store_options so = {.index_label = opts->index_label};

@@ -56,6 +56,8 @@ struct krc_informer_options {
     const char *field_selector;
     const char *const *paths; /* the projection: declared paths (projection.h) */
     size_t npaths;
+    const struct krc_projection_drop *drops; /* members left out of kept values (projection.h) */
+    size_t ndrops;
     struct krc_projection_limits limits;
     const char *index_label; /* label indexed by the store (store.h), or NULL */
     long long page_size;     /* objects per list page */

@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,12 @@ struct krc_projection {
     char **paths;
     struct pnode root;
     struct krc_projection_limits limits;
+    struct {
+        size_t path;
+        char *key;
+        size_t keylen;
+    } drops[KRC_PROJECTION_MAX_DROPS];
+    size_t ndrops;
 };
 
 static struct pnode *pnode_child(const struct pnode *n, const char *key, size_t len)
@@ -178,11 +185,31 @@ void krc_projection_free(struct krc_projection *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->ndrops; i++)
+        free(p->drops[i].key);
     pnode_free_children(&p->root);
     for (size_t i = 0; i < p->npaths; i++)
         free(p->paths[i]);
     free(p->paths);
     free(p);
+}
+
+int krc_projection_drop_member(struct krc_projection *p, const struct krc_projection_drop *d,
+                               struct krc_error *err)
+{
+    if (d->path >= p->npaths || !d->key || !*d->key || p->ndrops == KRC_PROJECTION_MAX_DROPS)
+        return krc_error_set(err, KRC_EINVAL,
+                             "projection: cannot drop a member of path %zu (%zu paths, %zu of %d "
+                             "drops used)",
+                             d->path, p->npaths, p->ndrops, KRC_PROJECTION_MAX_DROPS);
+    char *key = strdup(d->key);
+    if (!key)
+        return krc_error_set(err, KRC_ENOMEM, "projection: out of memory");
+    p->drops[p->ndrops].path = d->path;
+    p->drops[p->ndrops].key = key;
+    p->drops[p->ndrops].keylen = strlen(key);
+    p->ndrops++;
+    return 0;
 }
 
 size_t krc_projection_count(const struct krc_projection *p)
@@ -410,6 +437,7 @@ struct krc_projection_parser {
     size_t depth;
     struct slot next; /* of the value after the last map key */
     long cap_frame;   /* frame index of the container being kept, or -1 */
+    long skip_depth;  /* while >= 0: the depth of a dropped member's value; nothing is emitted */
     size_t cap_index; /* declared path being kept */
     size_t cap_start; /* its offset in json */
 
@@ -477,6 +505,7 @@ static int fail_buf(struct krc_projection_parser *ps, int rc, const char *what)
 
 static void object_reset(struct krc_projection_parser *ps)
 {
+    ps->skip_depth = -1;
     krc_strbuf_reset(&ps->strs);
     krc_strbuf_reset(&ps->labels);
     krc_strbuf_reset(&ps->json);
@@ -502,6 +531,8 @@ static void event_reset(struct krc_projection_parser *ps)
 
 static int emit(struct krc_projection_parser *ps, const char *s, size_t len)
 {
+    if (ps->skip_depth >= 0)
+        return 1;
     int rc = krc_strbuf_add(&ps->json, s, len);
     if (rc == 0 && ps->json.len - ps->cap_start > ps->p->limits.max_value)
         rc = KRC_ETOOLARGE;
@@ -567,6 +598,7 @@ static int capture_end(struct krc_projection_parser *ps)
     ps->path_off[ps->cap_index] = ps->cap_start;
     ps->path_len[ps->cap_index] = len;
     ps->cap_frame = -1;
+    ps->skip_depth = -1;
     return 1;
 }
 
@@ -962,6 +994,8 @@ static int on_scalar(struct krc_projection_parser *ps, enum scalar kind, const u
                                      : emit(ps, lit[kind], strlen(lit[kind]));
         if (!ok || (starts && !capture_end(ps)))
             return 0;
+        if (ps->skip_depth == (long)ps->depth) /* the dropped member was this scalar */
+            ps->skip_depth = -1;
     }
     return store_scalar(ps, &sl, kind, s, n);
 }
@@ -1050,6 +1084,17 @@ static int cb_start_array(void *ctx)
     return on_start(ctx, 1);
 }
 
+/* Whether key is a member dropped from the value being kept (krc_projection_drop_member). */
+static bool dropped(const struct krc_projection_parser *ps, const unsigned char *key, size_t len)
+{
+    for (size_t i = 0; i < ps->p->ndrops; i++) {
+        if (ps->p->drops[i].path == ps->cap_index && ps->p->drops[i].keylen == len &&
+            memcmp(ps->p->drops[i].key, key, len) == 0)
+            return true;
+    }
+    return false;
+}
+
 static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct krc_projection_parser *ps = ctx;
@@ -1057,6 +1102,10 @@ static int cb_map_key(void *ctx, const unsigned char *key, size_t len)
 
     ps->saw_token = 1;
     if (ps->cap_frame >= 0) {
+        if (ps->skip_depth < 0 && ps->cap_frame == (long)ps->depth - 1 && dropped(ps, key, len)) {
+            ps->skip_depth = (long)ps->depth; /* no comma, no key, and no value follows */
+            return key_slot(ps, f, key, len, &ps->next);
+        }
         if (f->nonempty && !emit(ps, ",", 1))
             return 0;
         f->nonempty = 1;
@@ -1074,6 +1123,8 @@ static int on_end(struct krc_projection_parser *ps)
     if (ps->cap_frame >= 0) {
         if (!emit(ps, f.is_array ? "]" : "}", 1))
             return 0;
+        if (ps->skip_depth == (long)ps->depth) /* the dropped member was this container */
+            ps->skip_depth = -1;
         if (ps->cap_frame == (long)ps->depth && !capture_end(ps))
             return 0;
     }

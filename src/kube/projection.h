@@ -32,6 +32,10 @@
 #include <stddef.h>
 
 #define KRC_PROJECTION_MAX_PATHS 64
+#define KRC_PROJECTION_MAX_DROPS 8
+/* The annotation `kubectl apply` adds: a copy of the whole object as applied, which no controller
+ * reads and which doubles what a cached RayCluster or RayJob costs. */
+#define KRC_LAST_APPLIED_ANNOTATION "kubectl.kubernetes.io/last-applied-configuration"
 /* Defaults of struct krc_projection_limits. An object in etcd is at most 1.5 MiB, so no kept value
  * or single token of a well-formed response comes near 4 MiB. */
 #define KRC_PROJECTION_DEFAULT_MAX_DEPTH 64
@@ -55,6 +59,18 @@ int krc_projection_new(const char *const *paths, size_t npaths,
                        const struct krc_projection_limits *limits, struct krc_projection **out,
                        struct krc_error *err);
 void krc_projection_free(struct krc_projection *p);
+/* A member left out of a kept value: the member `key` of the map that declared path `path` (an
+ * index) selects, e.g. {2, KRC_LAST_APPLIED_ANNOTATION} when path 2 is "metadata.annotations".
+ * Only members of that map itself; a value that is not a map is kept whole. */
+struct krc_projection_drop {
+    size_t path;
+    const char *key;
+};
+/* Adds a member to leave out (key copied); call before any parser uses p. KRC_EINVAL when the
+ * path index is out of range, the key empty, or KRC_PROJECTION_MAX_DROPS are declared already;
+ * KRC_ENOMEM. */
+int krc_projection_drop_member(struct krc_projection *p, const struct krc_projection_drop *d,
+                               struct krc_error *err);
 size_t krc_projection_count(const struct krc_projection *p);
 /* The i-th declared path, or NULL when i is out of range. */
 const char *krc_projection_path(const struct krc_projection *p, size_t i);

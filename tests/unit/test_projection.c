@@ -239,6 +239,73 @@ static void test_labels_and_annotations_when_declared(void **state)
     krc_projection_free(p);
 }
 
+/* Dropped members: kubectl's last-applied-configuration (a scalar), a container member, first,
+ * middle and last positions (the commas), a same-named key deeper down or in another path kept,
+ * and chunked input changes nothing. */
+static void test_dropped_members_are_left_out(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"metadata.annotations", "spec"};
+    static const struct {
+        const char *json, *annotations, *spec;
+    } cases[] = {
+        {"{\"metadata\":{\"name\":\"a\",\"annotations\":{\"" KRC_LAST_APPLIED_ANNOTATION
+         "\":\"{\\\"big\\\":1}\",\"keep\":\"x\"}},\"spec\":{\"drop\":1}}",
+         "{\"keep\":\"x\"}", "{\"drop\":1}"},
+        {"{\"metadata\":{\"annotations\":{\"a\":\"1\",\"" KRC_LAST_APPLIED_ANNOTATION
+         "\":\"v\",\"b\":\"2\"}}}",
+         "{\"a\":\"1\",\"b\":\"2\"}", NULL},
+        {"{\"metadata\":{\"annotations\":{\"a\":\"1\",\"" KRC_LAST_APPLIED_ANNOTATION
+         "\":{\"x\":[1,{\"y\":null}],\"z\":{}}}}}",
+         "{\"a\":\"1\"}", NULL},
+        {"{\"metadata\":{\"annotations\":{\"" KRC_LAST_APPLIED_ANNOTATION "\":[]}}}", "{}", NULL},
+        {"{\"metadata\":{\"annotations\":{\"m\":{\"" KRC_LAST_APPLIED_ANNOTATION "\":\"deep\"}}}}",
+         "{\"m\":{\"" KRC_LAST_APPLIED_ANNOTATION "\":\"deep\"}}", NULL},
+        {"{\"metadata\":{\"annotations\":\"not a map\"},\"spec\":{\"drop\":{\"a\":[]},"
+         "\"k\":true}}",
+         "\"not a map\"", "{\"k\":true}"},
+    };
+    struct krc_projection *p = NULL;
+    struct krc_error err;
+    struct krc_projection_drop d1 = {0, KRC_LAST_APPLIED_ANNOTATION}, d2 = {1, "drop"};
+
+    assert_int_equal(krc_projection_new(paths, 2, NULL, &p, &err), 0);
+    assert_int_equal(krc_projection_drop_member(p, &d1, &err), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (i == 1) /* path 1 keeps its "drop" member in the first case only */
+            assert_int_equal(krc_projection_drop_member(p, &d2, &err), 0);
+        for (size_t chunk = 0; chunk < 8; chunk += 7) {
+            struct krc_projection_parser *ps = NULL;
+            const char *js = cases[i].json;
+            assert_int_equal(
+                krc_projection_parser_new(p, KRC_PROJECTION_OBJECT, NULL, NULL, NULL, &ps, &err),
+                0);
+            size_t len = strlen(js), step = chunk ? chunk : len;
+            for (size_t off = 0; off < len; off += step)
+                assert_int_equal(krc_projection_parser_feed(
+                                     ps, js + off, len - off < step ? len - off : step, &err),
+                                 0);
+            assert_int_equal(krc_projection_parser_finish(ps, &err), 0);
+            struct krc_object *o = krc_projection_parser_take(ps);
+            assert_non_null(o);
+            assert_string_equal(krc_object_path(o, 0, NULL), cases[i].annotations);
+            if (cases[i].spec)
+                assert_string_equal(krc_object_path(o, 1, NULL), cases[i].spec);
+            else
+                assert_null(krc_object_path(o, 1, NULL));
+            json_t *v = NULL;
+            assert_int_equal(krc_object_path_json(o, 0, &v, &err), 0); /* still valid JSON */
+            json_decref(v);
+            krc_object_unref(o);
+            krc_projection_parser_free(ps);
+        }
+    }
+    struct krc_projection_drop bad = {2, "x"}, empty = {0, ""};
+    assert_int_equal(krc_projection_drop_member(p, &bad, &err), KRC_EINVAL);
+    assert_int_equal(krc_projection_drop_member(p, &empty, &err), KRC_EINVAL);
+    krc_projection_free(p);
+}
+
 static void test_label_values_that_are_not_strings_are_ignored(void **state)
 {
     (void)state;
@@ -768,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_object_keeps_fixed_metadata_and_declared_paths_only),
         cmocka_unit_test(test_declared_path_parses_with_jansson),
         cmocka_unit_test(test_labels_and_annotations_when_declared),
+        cmocka_unit_test(test_dropped_members_are_left_out),
         cmocka_unit_test(test_label_values_that_are_not_strings_are_ignored),
         cmocka_unit_test(test_object_without_controller_owner_has_none),
         cmocka_unit_test(test_numbers_are_kept_verbatim),

@@ -253,6 +253,39 @@ static void test_parked_key_already_queued_is_not_duplicated(void **state)
     krc_workqueue_free(q);
 }
 
+/* The RayCluster controller's yield (raycluster_batch.h): a reconcile that stops after its time
+ * budget asks for a requeue after 1 ns, and events for its own pods re-add it while it runs; a key
+ * added meanwhile (a new cluster) must come out first, whichever way the key came back. */
+static void test_key_requeued_by_its_reconcile_goes_behind_keys_already_queued(void **state)
+{
+    (void)state;
+    struct fake_clock clock = {0};
+    struct krc_workqueue *q = new_queue(&clock);
+    /* requeue-after only */
+    assert_int_equal(krc_workqueue_add(q, "ns/big"), 0);
+    expect_get(q, "ns/big");
+    assert_int_equal(krc_workqueue_add(q, "ns/new"), 0);
+    assert_int_equal(krc_workqueue_add_after(q, "ns/big", 1), 0);
+    krc_workqueue_done(q, "ns/big");
+    advance(&clock, 1);
+    expect_get(q, "ns/new");
+    expect_get(q, "ns/big");
+    krc_workqueue_done(q, "ns/new");
+    /* re-added by an event while processing (dirty), and the requeue-after as well */
+    assert_int_equal(krc_workqueue_add(q, "ns/new2"), 0);
+    assert_int_equal(krc_workqueue_add(q, "ns/big"), 0);
+    assert_int_equal(krc_workqueue_add_after(q, "ns/big", 1), 0);
+    krc_workqueue_done(q, "ns/big");
+    advance(&clock, 1);
+    expect_get(q, "ns/new2");
+    expect_get(q, "ns/big");
+    expect_nothing_ready(q);
+    krc_workqueue_done(q, "ns/new2");
+    krc_workqueue_done(q, "ns/big");
+    assert_int_equal(stats(q).keys, 0);
+    krc_workqueue_free(q);
+}
+
 static void test_rate_limited_requeues_back_off_and_forget_resets(void **state)
 {
     (void)state;
@@ -687,6 +720,7 @@ int main(void)
         cmocka_unit_test(test_add_after_keeps_the_earliest_time),
         cmocka_unit_test(test_add_after_without_delay_adds_now),
         cmocka_unit_test(test_parked_key_already_queued_is_not_duplicated),
+        cmocka_unit_test(test_key_requeued_by_its_reconcile_goes_behind_keys_already_queued),
         cmocka_unit_test(test_rate_limited_requeues_back_off_and_forget_resets),
         cmocka_unit_test(test_borrowed_limiter_is_used_and_not_freed),
         cmocka_unit_test(test_shutdown_drops_new_and_parked_keys_but_hands_out_queued_ones),
