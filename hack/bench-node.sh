@@ -9,7 +9,10 @@
 #   node: pods=N seconds_to_all_ready=N agent_rss_kb=N idle_cpu_percent=N
 # The instance is removed at the end. Usage: hack/bench-node.sh [PODS]
 #   (BENCH_KEEP=1 keeps the cluster; KRC_BENCH_NAME / KRC_BENCH_PORT_BASE pick the instance
-#   (bench-node, 17800); KRC_NODE_BINARY overrides build/release/src/node/kuberay-node)
+#   (bench-node, 17800); KRC_NODE_BINARY overrides KRC_BENCH_BUILD_DIR/src/node/kuberay-node,
+#   KRC_BENCH_BUILD_DIR defaults to build/release)
+# Also logged (stderr): the agent's and its pod supervisors' CPU ticks over the idle window, which
+# do not depend on how busy the rest of the machine is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/.."
@@ -17,7 +20,8 @@ pods=${1:-${BENCH_NODE_PODS:-50}}
 idle=${BENCH_IDLE_S:-30}
 name=${KRC_BENCH_NAME:-bench-node}
 port_base=${KRC_BENCH_PORT_BASE:-17800}
-export KRC_NODE_BINARY=${KRC_NODE_BINARY:-$PWD/build/release/src/node/kuberay-node}
+build_dir=${KRC_BENCH_BUILD_DIR:-$PWD/build/release}
+export KRC_NODE_BINARY=${KRC_NODE_BINARY:-$build_dir/src/node/kuberay-node}
 ready_timeout_s=600
 log() { echo "[bench-node] $*" >&2; }
 
@@ -70,13 +74,24 @@ seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", e - s }')
 log "all $pods pods Ready after ${seconds}s; idling ${idle}s"
 
 # utime + stime (fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name)
-cpu_ticks() { sed 's/^.*) //' "/proc/$agent/stat" | awk '{ print $12 + $13 }'; }
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# The pod supervisors of this agent: `kuberay-node pod-supervisor --state-dir <its state root>/...`
+state_root=$(tr '\0' '\n' <"/proc/$agent/cmdline" | awk 'p { print; exit } /^--state-dir$/ { p = 1 }')
+supervisors() { pgrep -f "pod-supervisor --state-dir ${state_root:-/nonexistent}/" || true; }
+sup_ticks() {
+  local t=0 p
+  for p in $(supervisors); do t=$((t + $(cpu_ticks "$p" 2>/dev/null || echo 0))); done
+  echo "$t"
+}
 hz=$(getconf CLK_TCK)
-t0=$(cpu_ticks)
+t0=$(cpu_ticks "$agent")
+s0=$(sup_ticks)
 w0=$(date +%s.%N)
 sleep "$idle"
-t1=$(cpu_ticks)
+t1=$(cpu_ticks "$agent")
+s1=$(sup_ticks)
 w1=$(date +%s.%N)
+log "idle window $(awk -v s="$w0" -v e="$w1" 'BEGIN { printf "%.1f", e - s }')s: agent_cpu_ticks=$((t1 - t0)) supervisors=$(supervisors | wc -l) supervisor_cpu_ticks=$((s1 - s0)) (CLK_TCK=$hz)"
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$agent/status")
 cpu=$(awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s="$w0" -v e="$w1" 'BEGIN { printf "%.1f", (b - a) / hz / (e - s) * 100 }')
 kubectl delete namespace bench --wait=false >/dev/null

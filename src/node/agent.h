@@ -79,6 +79,8 @@ const char *krc_podworker_uid(const struct krc_podworker *w);
 int krc_podworker_done(struct krc_podworker *w);
 void krc_podworker_join(struct krc_podworker *w); /* joins and frees */
 void krc_podworker_wake(struct krc_podworker *w);
+/* Wakes every worker (the DNS records changed: their /etc/hosts are rewritten). */
+void krc_podworker_wake_all(struct krc_agent *a);
 
 /* volumes.c: prepares the pod's volumes in <state>/volumes/<uid>/ and the mounts of a container.
  */
@@ -90,9 +92,12 @@ int krc_volumes_mounts(struct krc_podvolumes *v, const struct krc_pod_mount **mo
                        uint64_t *shm_size);
 void krc_volumes_free(struct krc_podvolumes *v);
 /* Rewrites the configMap, secret, downwardAPI and projected volumes that are due (see
- * volumes.c): cheap when nothing is due, so the pod worker calls it on every tick. */
+ * volumes.c): cheap when nothing is due; the pod worker calls it whenever it wakes and wakes
+ * for krc_volumes_next_refresh_ms. */
 int krc_volumes_refresh(struct krc_agent *a, json_t *pod, struct krc_podvolumes *v,
                         struct krc_error *err);
+/* When krc_volumes_refresh next has something due (monotonic ms); 0 if never. */
+int64_t krc_volumes_next_refresh_ms(const struct krc_podvolumes *v);
 int krc_volumes_remove(struct krc_agent *a, const char *uid);
 /* Removes <state_root>/volumes entirely (`kuberay-node cleanup`, after every sandbox is gone). */
 int krc_volumes_remove_all(const char *state_root);

@@ -119,12 +119,15 @@ void *krc_dns_thread(void *arg)
         if (pods) {
             json_t *recs = krc_dns_compute(svcs, slices, pods);
             pthread_mutex_lock(&a->mu);
-            if (!json_equal(recs, a->dns_records)) {
+            int changed = !json_equal(recs, a->dns_records);
+            if (changed) {
                 json_decref(a->dns_records);
                 a->dns_records = json_incref(recs);
                 a->dns_generation++;
             }
             pthread_mutex_unlock(&a->mu);
+            if (changed) /* pod workers sleep until woken: each rewrites its /etc/hosts */
+                krc_podworker_wake_all(a);
             json_decref(recs);
         } else
             KRC_LOG_WARN("listing services for DNS failed", "error", err.msg);

@@ -70,14 +70,13 @@ static int set_timeouts(int fd, int timeout_ms)
            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-int krc_podproto_call(const char *socket_path, json_t *req, json_t **resp, int timeout_ms,
+int krc_podproto_send(const char *socket_path, json_t *req, int timeout_ms, int *fd_out,
                       struct krc_error *err)
 {
-    struct krc_strbuf out = KRC_STRBUF_INIT, in;
+    struct krc_strbuf out = KRC_STRBUF_INIT;
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int rc = 0;
-    krc_strbuf_init(&in, KRC_PODPROTO_LINE_MAX);
-    *resp = NULL;
+    *fd_out = -1;
     if (strlen(socket_path) >= sizeof(addr.sun_path))
         return krc_error_set(err, KRC_EINVAL, "supervisor %s: socket path too long", socket_path);
     memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
@@ -107,6 +106,22 @@ int krc_podproto_call(const char *socket_path, json_t *req, json_t **resp, int t
         else
             off += (size_t)n;
     }
+out:
+    krc_strbuf_release(&out);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int krc_podproto_recv(int fd, const char *socket_path, json_t **resp, struct krc_error *err)
+{
+    struct krc_strbuf in;
+    int rc = 0;
+    krc_strbuf_init(&in, KRC_PODPROTO_LINE_MAX);
+    *resp = NULL;
     while (rc == 0 && !memchr(in.buf, '\n', in.len)) {
         char chunk[4096];
         ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
@@ -132,9 +147,19 @@ int krc_podproto_call(const char *socket_path, json_t *req, json_t **resp, int t
             *resp = NULL;
         }
     }
-out:
-    close(fd);
-    krc_strbuf_release(&out);
     krc_strbuf_release(&in);
+    return rc;
+}
+
+int krc_podproto_call(const char *socket_path, json_t *req, json_t **resp, int timeout_ms,
+                      struct krc_error *err)
+{
+    int fd;
+    *resp = NULL;
+    int rc = krc_podproto_send(socket_path, req, timeout_ms, &fd, err);
+    if (rc == 0) {
+        rc = krc_podproto_recv(fd, socket_path, resp, err);
+        close(fd);
+    }
     return rc;
 }

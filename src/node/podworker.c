@@ -4,10 +4,17 @@
  * the pod status when it changes, and on deletion stop everything within the grace period and
  * delete the pod object with grace 0, as the kubelet does.
  *
- * The loop ticks every 200 ms or when the watch hands it a newer pod object; sandbox calls are
- * one socket round trip each, so a tick costs a few milliseconds. Status writes happen only
- * when the computed status differs from the last one written, which keeps the API quiet while
- * still reporting changes within a tick. */
+ * The loop runs a pass (container states from the supervisor, starts, restarts, probes, volume
+ * refresh, status write) whenever something happened and otherwise sleeps in poll(2) on two
+ * descriptors: an eventfd the agent writes when the API watch hands over a newer pod object (or
+ * the DNS records or the agent's state change), and a "watch" request to the pod's supervisor
+ * that it answers when a container starts, exits or is asked to stop (sandbox.h). The poll
+ * timeout is the next deadline of the worker's own (krc_podworker_next_wake): a probe's period,
+ * a restart back-off, a retry after a failed step, a volume refresh, or the RESYNC_MS resync.
+ * An idle pod therefore costs one pass per RESYNC_MS. Without a watch (a supervisor that predates
+ * it, or one that is gone) the worker falls back to a pass every TICK_MS. Status writes happen
+ * only when the computed status differs from the last one written, which keeps the API quiet
+ * while still reporting changes as they happen. */
 #define _GNU_SOURCE
 #include "node/podworker.h"
 
@@ -15,13 +22,22 @@
 #include "util/quantity.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct krc_resource POD_RESOURCE = {"", "v1", "pods", 1};
-#define TICK_MS 200
+enum {
+    TICK_MS = 200,           /* pass period without a supervisor watch; retry after a failure */
+    RESYNC_MS = 10000,       /* a full pass at least this often even when nothing happened */
+    SANDBOX_RETRY_MS = 5000, /* after a failed sandbox creation */
+    CONFIG_RETRY_MS = 2000,  /* after CreateContainerConfigError */
+};
 
 const char *krc_podworker_uid(const struct krc_podworker *w)
 {
@@ -36,12 +52,21 @@ int krc_podworker_done(struct krc_podworker *w)
     return d;
 }
 
+/* Lock-free (called with the agent's lock held): an eventfd write never blocks in practice;
+ * on EAGAIN the counter is already non-zero, so the worker wakes anyway. */
 void krc_podworker_wake(struct krc_podworker *w)
 {
-    pthread_mutex_lock(&w->mu);
-    w->woken = 1;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->mu);
+    uint64_t one = 1;
+    if (write(w->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        KRC_LOG_WARN("waking a pod worker failed", "pod", w->name, "error", strerror(errno));
+}
+
+void krc_podworker_wake_all(struct krc_agent *a)
+{
+    pthread_mutex_lock(&a->mu);
+    for (struct krc_podworker *w = a->workers; w; w = w->next)
+        krc_podworker_wake(w);
+    pthread_mutex_unlock(&a->mu);
 }
 
 void krc_podworker_update(struct krc_podworker *w, json_t *pod)
@@ -52,9 +77,8 @@ void krc_podworker_update(struct krc_podworker *w, json_t *pod)
         w->latest = json_incref(pod);
     } else
         w->gone = 1;
-    w->woken = 1;
-    pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
+    krc_podworker_wake(w);
 }
 
 static void free_worker(struct krc_podworker *w)
@@ -64,8 +88,11 @@ static void free_worker(struct krc_podworker *w)
     free(w->ctrs);
     free(w->last_status);
     krc_volumes_free(w->vols);
+    if (w->wakefd >= 0)
+        close(w->wakefd);
+    if (w->watch_fd >= 0)
+        close(w->watch_fd);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cond);
     free(w);
 }
 
@@ -245,14 +272,14 @@ static void start_container(struct krc_podworker *w, struct krc_ctrstate *c)
     if (rc != 0) {
         snprintf(c->waiting_reason, sizeof(c->waiting_reason), "CreateContainerConfigError");
         copy_str(c->waiting_message, sizeof(c->waiting_message), err.msg);
-        c->next_start_ms = now + 2000;
+        c->next_start_ms = now + CONFIG_RETRY_MS;
         return;
     }
     if (c->started_once && c->st.state == KRC_CONTAINER_EXITED) {
         c->last = c->st;
         c->has_last = 1;
     }
-    struct krc_container_status st;
+    struct krc_container_status st = {0}; /* not filled when the request fails */
     rc = krc_sandbox_start_container(w->sb, &b.spec, &st, &err);
     krc_containers_release(&b);
     c->waiting_reason[0] = '\0';
@@ -261,6 +288,8 @@ static void start_container(struct krc_podworker *w, struct krc_ctrstate *c)
         c->st = st;
         c->started_once = 1;
     }
+    if (rc != 0 && !st.name[0]) /* the request itself failed: no state change will wake us */
+        w->retry_at = now + TICK_MS;
     if (rc != 0)
         log_err(w, "container start failed", &err);
     else
@@ -452,6 +481,7 @@ static void write_status(struct krc_podworker *w)
         if (rc != KRC_ENOTFOUND)
             log_err(w, "pod status update failed", &err);
         free(s);
+        w->retry_at = krc_agent_now_ms() + TICK_MS;
         return;
     }
     free(w->last_status);
@@ -474,6 +504,8 @@ static void update_hosts(struct krc_podworker *w)
     if (krc_dns_hosts(w->agent, w->ns, w->pod_ip, hostname, &hosts) == 0 &&
         krc_sandbox_set_hosts(w->sb, hosts.buf, &err) == 0)
         w->dns_generation = gen ? gen : 1;
+    else
+        w->retry_at = krc_agent_now_ms() + TICK_MS;
     krc_strbuf_release(&hosts);
 }
 
@@ -521,19 +553,105 @@ static void terminate(struct krc_podworker *w, int delete_object, int orphan)
     }
 }
 
+/* ---- waiting ---- */
+
+static void consider(int64_t *next, int64_t at, int64_t t0)
+{
+    if (at > t0 && at < *next)
+        *next = at;
+}
+
+int64_t krc_podworker_next_wake(const struct krc_podworker *w, int64_t t0, int64_t now,
+                                int64_t idle_ms)
+{
+    static const char *const keys[PROBE_KINDS] = {"startupProbe", "readinessProbe",
+                                                  "livenessProbe"};
+    int64_t next = now + idle_ms;
+    for (size_t i = 0; i < w->n_ctrs; i++) {
+        const struct krc_ctrstate *c = &w->ctrs[i];
+        if (c->next_start_ms)
+            consider(&next, c->next_start_ms, t0);
+        if (!c->started_once || c->st.state != KRC_CONTAINER_RUNNING)
+            continue;
+        for (int k = 0; k < PROBE_KINDS; k++)
+            if (json_object_get(c->spec, keys[k]))
+                consider(&next, c->probe_next[k], t0);
+    }
+    if (w->retry_at)
+        consider(&next, w->retry_at, t0);
+    if (w->vols) {
+        int64_t v = krc_volumes_next_refresh_ms(w->vols);
+        if (v)
+            consider(&next, v, t0);
+    }
+    return next;
+}
+
+/* Opens the supervisor watch if none is open and the supervisor supports it. */
+static void arm_watch(struct krc_podworker *w)
+{
+    struct krc_error err = {0};
+    if (w->watch_fd >= 0 || w->watch_unsupported || !w->sb ||
+        krc_agent_now_ms() < w->watch_retry_at)
+        return;
+    if (krc_sandbox_watch_start(w->sb, w->watch_gen, &w->watch_fd, &err) != 0) {
+        w->watch_fd = -1;
+        w->watch_retry_at = krc_agent_now_ms() + TICK_MS;
+    }
+}
+
+/* The watch answered (or closed): note the new generation. */
+static void finish_watch(struct krc_podworker *w)
+{
+    struct krc_error err = {0};
+    unsigned long long gen = w->watch_gen;
+    int rc = krc_sandbox_watch_finish(w->sb, w->watch_fd, &gen, &err);
+    w->watch_fd = -1;
+    if (rc == 0) {
+        w->watch_gen = gen;
+        return;
+    }
+    if (rc == KRC_EINVAL && strstr(err.msg, "unknown op")) {
+        KRC_LOG_INFO("pod supervisor has no watch; polling it", "pod", w->name, "namespace", w->ns);
+        w->watch_unsupported = 1;
+    }
+    /* EOF: the supervisor exited or dropped us. Not at once again, in case it keeps doing so. */
+    w->watch_retry_at = krc_agent_now_ms() + TICK_MS;
+}
+
+/* Sleeps until the agent wakes us, the supervisor reports a change, or wait_ms passed. */
+static void wait_events(struct krc_podworker *w, int64_t wait_ms)
+{
+    struct pollfd pfd[2] = {{.fd = w->wakefd, .events = POLLIN},
+                            {.fd = w->watch_fd, .events = POLLIN}};
+    nfds_t n = w->watch_fd >= 0 ? 2 : 1;
+    if (wait_ms < 0)
+        wait_ms = 0;
+    if (wait_ms > INT32_MAX)
+        wait_ms = INT32_MAX;
+    int r = poll(pfd, n, (int)wait_ms);
+    if (r < 0 && errno != EINTR) {
+        KRC_LOG_WARN("pod worker poll failed", "pod", w->name, "error", strerror(errno));
+        struct timespec ts = {0, TICK_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        return;
+    }
+    if (r <= 0)
+        return;
+    if (pfd[0].revents) {
+        uint64_t count;
+        if (read(w->wakefd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+            KRC_LOG_WARN("pod worker eventfd read failed", "pod", w->name, "error",
+                         strerror(errno));
+    }
+    if (n == 2 && pfd[1].revents)
+        finish_watch(w);
+}
+
 /* Takes the newest pod object from the watch. Returns 1 if the pod is gone. */
-static int take_latest(struct krc_podworker *w, int wait_ms)
+static int take_latest(struct krc_podworker *w)
 {
     pthread_mutex_lock(&w->mu);
-    if (!w->woken && wait_ms > 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)wait_ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&w->cond, &w->mu, &ts);
-    }
-    w->woken = 0;
     int gone = w->gone;
     if (w->latest) {
         /* The spec is immutable in what we use; keep the first object (ctrs point into it)
@@ -555,12 +673,15 @@ static void *worker_main(void *arg)
     struct krc_error err = {0};
     int orphan = json_is_true(json_object_get(w->pod, "krcOrphan"));
     int created = 0;
-    int64_t retry_at = 0;
+    int64_t retry_at = 0, wait_ms = 0;
     w->start_time = krc_agent_now();
     if (setup_containers(w) != 0)
         goto out;
     while (!krc_agent_stopping(a)) {
-        int gone = take_latest(w, TICK_MS);
+        wait_events(w, wait_ms);
+        if (krc_agent_stopping(a))
+            break;
+        int gone = take_latest(w);
         if (gone || krc_json_str(w->pod, "metadata.deletionTimestamp")) {
             if (!w->sb && !created && orphan) {
                 if (krc_sandbox_adopt(a->node, w->uid, &w->sb, &err) != 0)
@@ -574,13 +695,15 @@ static void *worker_main(void *arg)
             break;
         }
         if (!w->sb) {
-            if (krc_agent_now_ms() < retry_at)
+            wait_ms = retry_at - krc_agent_now_ms();
+            if (wait_ms > 0)
                 continue;
             int rc = create_sandbox(w, &err);
             if (rc < 0) {
                 copy_str(w->sandbox_error, sizeof(w->sandbox_error), err.msg);
                 log_err(w, "creating the pod sandbox failed", &err);
-                retry_at = krc_agent_now_ms() + 5000;
+                retry_at = krc_agent_now_ms() + SANDBOX_RETRY_MS;
+                wait_ms = SANDBOX_RETRY_MS;
                 for (size_t i = 0; i < w->n_ctrs; i++) {
                     snprintf(w->ctrs[i].waiting_reason, sizeof(w->ctrs[i].waiting_reason),
                              "CreateContainerConfigError");
@@ -600,14 +723,22 @@ static void *worker_main(void *arg)
                 adopt_statuses(w);
             KRC_LOG_INFO("pod sandbox ready", "pod", w->name, "namespace", w->ns, "ip", w->pod_ip);
         }
+        int64_t t0 = krc_agent_now_ms();
+        w->retry_at = 0;
         update_hosts(w);
+        arm_watch(w); /* before the status call: a change after it answers the watch */
         refresh_statuses(w);
         step_containers(w);
         if (w->vols && krc_volumes_refresh(a, w->pod, w->vols, &err) != 0)
             log_err(w, "refreshing a volume failed", &err);
         write_status(w);
+        int64_t now = krc_agent_now_ms();
+        wait_ms = krc_podworker_next_wake(w, t0, now, w->watch_fd >= 0 ? RESYNC_MS : TICK_MS) - now;
     }
 out:
+    if (w->watch_fd >= 0)
+        close(w->watch_fd);
+    w->watch_fd = -1;
     if (w->sb)
         krc_sandbox_close(w->sb);
     w->sb = NULL;
@@ -632,9 +763,10 @@ struct krc_podworker *krc_podworker_start(struct krc_agent *a, json_t *pod)
     snprintf(w->ns, sizeof(w->ns), "%s", ns);
     snprintf(w->name, sizeof(w->name), "%s", name);
     w->pod = json_deep_copy(pod);
+    w->watch_fd = -1;
+    w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    if (!w->pod || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+    if (!w->pod || w->wakefd < 0 || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         free_worker(w);
         return NULL;
     }

@@ -31,11 +31,10 @@ struct krc_podworker {
     char uid[80], ns[80], name[260];
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cond;
+    int wakefd;     /* eventfd: written by krc_podworker_wake/update, polled by the worker */
     json_t *latest; /* newest pod object from the watch; guarded by mu */
     int gone;       /* deleted from the API; guarded by mu */
     int done;       /* the thread returned; guarded by mu */
-    int woken;
 
     /* Owned by the worker thread. */
     json_t *pod;
@@ -51,9 +50,23 @@ struct krc_podworker {
     char sandbox_error[KRC_POD_MESSAGE_MAX];
     unsigned dns_generation;
     char *last_status; /* the last status written */
+    int64_t retry_at;  /* a pass again then (monotonic ms; 0 = none): something failed in
+                          this pass (status write, /etc/hosts, a start request) */
+    /* The supervisor's "watch" (sandbox.h): readable when the pod's containers changed. */
+    int watch_fd;                 /* -1 when none is open */
+    unsigned long long watch_gen; /* the status generation last seen */
+    int watch_unsupported;        /* the supervisor predates watch: poll every tick */
+    int64_t watch_retry_at;       /* after a failed watch, none is opened before this */
     int64_t cond_time[4];
     int cond_value[4];
 };
+
+/* When the worker next has something to do on its own (monotonic ms): the earliest restart
+ * back-off end, probe due time, retry (retry_at) or volume refresh that is later than t0 (the
+ * time its last pass began: anything due by then was handled or does not apply), capped at
+ * now + idle_ms (the resync period, or the poll tick without a watch). */
+int64_t krc_podworker_next_wake(const struct krc_podworker *w, int64_t t0, int64_t now,
+                                int64_t idle_ms);
 
 /* podstatus.c: the status object of the pod (without the "status" wrapper). */
 json_t *krc_podstatus_build(struct krc_podworker *w);

@@ -47,6 +47,7 @@ enum {
     READY_TIMEOUT_MS = 30000,
     KILL_WAIT_MS = 10000,
     SHUTDOWN_SLACK_MS = 5000,
+    WAIT_POLL_MS = 50, /* krc_sandbox_wait_container without a supervisor watch */
     RMTREE_DEPTH = 8,
 };
 
@@ -737,22 +738,87 @@ int krc_sandbox_stop_container(struct krc_sandbox *sb, const char *name, int gra
     return rc;
 }
 
+/* Waits on a watch of generation gen for at most timeout_ms. 0 and *gen updated when it was
+ * answered, 1 on timeout, < 0 when the watch failed (unsupported, or the supervisor went). */
+static int watch_wait(struct krc_sandbox *sb, unsigned long long *gen, int timeout_ms,
+                      struct krc_error *err)
+{
+    int fd;
+    int rc = krc_sandbox_watch_start(sb, *gen, &fd, err);
+    if (rc)
+        return rc;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r;
+    do
+        r = poll(&p, 1, timeout_ms);
+    while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        close(fd);
+        return r == 0
+                   ? 1
+                   : krc_error_set(err, KRC_EIO, "sandbox %s: poll: %s", sb->uid, strerror(errno));
+    }
+    return krc_sandbox_watch_finish(sb, fd, gen, err);
+}
+
 int krc_sandbox_wait_container(struct krc_sandbox *sb, const char *name, int timeout_ms,
                                struct krc_container_status *out, struct krc_error *err)
 {
     long long deadline = now_ms() + timeout_ms;
+    unsigned long long gen = 0;
+    struct krc_error werr;
+    /* The generation first, then the state: a change after the status call answers the watch
+     * of that generation, so the wait cannot miss the exit. A supervisor without watch (or an
+     * error) falls back to polling the status every WAIT_POLL_MS. */
+    int watch = watch_wait(sb, &gen, timeout_ms, &werr) == 0; /* answered at once */
     for (;;) {
         int rc = krc_sandbox_container_status(sb, name, out, err);
         if (rc || out->state != KRC_CONTAINER_RUNNING)
             return rc;
-        if (now_ms() >= deadline)
+        long long left = deadline - now_ms();
+        if (left <= 0)
             return krc_error_set(err, KRC_ETIMEOUT,
                                  "sandbox %s: container %s still running "
                                  "after %d ms",
                                  sb->uid, name, timeout_ms);
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        if (watch && watch_wait(sb, &gen, (int)left, &werr) >= 0)
+            continue;
+        watch = 0;
+        struct timespec ts = {0, WAIT_POLL_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+}
+
+int krc_sandbox_watch_start(struct krc_sandbox *sb, unsigned long long generation, int *fd,
+                            struct krc_error *err)
+{
+    *fd = -1;
+    if (!krc_sandbox_alive(sb))
+        return krc_error_set(err, KRC_ENOTFOUND, "sandbox %s: supervisor gone", sb->uid);
+    json_t *req = json_pack("{s:s, s:I}", "op", "watch", "generation", (json_int_t)generation);
+    if (!req)
+        return krc_error_set(err, KRC_ENOMEM, "sandbox %s: out of memory", sb->uid);
+    int rc = krc_podproto_send(sb->sock, req, CALL_TIMEOUT_MS, fd, err);
+    json_decref(req);
+    return rc;
+}
+
+int krc_sandbox_watch_finish(struct krc_sandbox *sb, int fd, unsigned long long *generation,
+                             struct krc_error *err)
+{
+    json_t *resp = NULL;
+    int rc = krc_podproto_recv(fd, sb->sock, &resp, err);
+    close(fd);
+    if (rc == 0) {
+        json_t *g = json_object_get(resp, "generation");
+        if (json_is_integer(g))
+            *generation = (unsigned long long)json_integer_value(g);
+        else
+            rc = krc_error_set(err, KRC_EIO, "sandbox %s: watch answer without a generation",
+                               sb->uid);
+    }
+    json_decref(resp);
+    return rc;
 }
 
 int krc_sandbox_set_hosts(struct krc_sandbox *sb, const char *content, struct krc_error *err)

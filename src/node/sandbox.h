@@ -50,9 +50,20 @@ int krc_sandbox_container_status(struct krc_sandbox *sb, const char *name,
  * Returns without waiting; 0 also for a container that already exited. */
 int krc_sandbox_stop_container(struct krc_sandbox *sb, const char *name, int grace_seconds,
                                struct krc_error *err);
-/* Polls until the container is no longer running (KRC_ETIMEOUT after timeout_ms). */
+/* Waits until the container is no longer running (KRC_ETIMEOUT after timeout_ms), on the
+ * supervisor's watch (polling if the supervisor predates it). */
 int krc_sandbox_wait_container(struct krc_sandbox *sb, const char *name, int timeout_ms,
                                struct krc_container_status *out, struct krc_error *err);
+
+/* Asks the supervisor to report the next status change ("watch", podproto.h): *fd becomes
+ * readable once the pod's status generation differs from generation (at once if it already
+ * does; 0 never matches). krc_sandbox_watch_finish then reads the answer, closes fd and stores
+ * the new generation. A supervisor that is gone gives KRC_ENOTFOUND; one that predates watch
+ * answers with KRC_EINVAL ("unknown op") from finish. */
+int krc_sandbox_watch_start(struct krc_sandbox *sb, unsigned long long generation, int *fd,
+                            struct krc_error *err);
+int krc_sandbox_watch_finish(struct krc_sandbox *sb, int fd, unsigned long long *generation,
+                             struct krc_error *err);
 
 /* Rewrites the pod's /etc/hosts in place (a bind mount follows the inode, so the file is
  * truncated and rewritten, never replaced). */

@@ -3,6 +3,11 @@
  * One thread, one poll(2) loop over a signalfd (SIGCHLD, and SIGTERM/SIGINT from outside the pod
  * meaning "shut down"), the listening socket and at most MAX_CLIENTS connections; the poll
  * timeout is the nearest deadline: a stopping container's SIGKILL or a slow client's cut-off.
+ * Nothing runs on a timer: an idle pod's supervisor sleeps in poll until a signal or a request.
+ *
+ * "watch" requests (podproto.h) are parked in MAX_WATCHERS slots and answered by write_status,
+ * through which every container state change goes, so the agent's pod worker learns of an exit
+ * or start without asking for the status on a timer.
  * Containers are direct children:
  * forked, put in their own session (so a SIGKILL at the deadline reaches the whole process group),
  * and exec'd with only the environment the spec gives them. Processes a container leaves behind
@@ -57,7 +62,8 @@
 enum {
     MAX_CLIENTS = 16,
     MAX_EXECS = 32,
-    EXEC_FDS = 3, /* stdin, stdout, stderr */
+    MAX_WATCHERS = 8, /* parked "watch" connections; the agent keeps one per pod */
+    EXEC_FDS = 3,     /* stdin, stdout, stderr */
     SYNC_TIMEOUT_MS = 30000,
     CLIENT_SEND_TIMEOUT_S = 2,
     CLIENT_IDLE_MS = 10000, /* a connection must deliver its request line within this */
@@ -92,6 +98,9 @@ struct exec_proc {
 
 struct supervisor {
     const char *state_dir;
+    unsigned long long generation;      /* grows on every status change (write_status) */
+    unsigned long long status_requests; /* "status" requests served, reported by "hello" */
+    int watchers[MAX_WATCHERS];         /* parked "watch" connections; -1 = free slot */
     int dirfd;
     int devnull;
     json_t *record_doc;
@@ -122,9 +131,15 @@ static long long wall_seconds(void)
 
 /* --- status --- */
 
+static void notify_watchers(struct supervisor *s);
+
+/* Records the containers' states in status.json; every call is a state change, so it also
+ * advances the generation and then (the file written: a watcher may read it next if we exit)
+ * answers the parked watchers. */
 static int write_status(struct supervisor *s)
 {
     struct krc_error err;
+    s->generation++;
     json_t *doc = json_object(), *arr = json_array();
     int rc = 0;
     if (!doc || !arr || json_object_set(doc, "containers", arr) ||
@@ -148,6 +163,7 @@ out:
         KRC_LOG_WARN("could not write status.json", "error", "out of memory");
     json_decref(arr);
     json_decref(doc);
+    notify_watchers(s);
     return rc;
 }
 
@@ -732,6 +748,8 @@ static int handle_request(struct supervisor *s, json_t *req, json_t *resp, struc
     if (strcmp(op, "hello") == 0) {
         json_object_set_new(resp, "uid", json_string(s->rec.spec.uid));
         json_object_set_new(resp, "containers", json_integer((json_int_t)s->n_containers));
+        json_object_set_new(resp, "generation", json_integer((json_int_t)s->generation));
+        json_object_set_new(resp, "status_requests", json_integer((json_int_t)s->status_requests));
         return 0;
     }
     if (strcmp(op, "start") == 0)
@@ -742,6 +760,7 @@ static int handle_request(struct supervisor *s, json_t *req, json_t *resp, struc
     }
     const char *name = json_string_value(json_object_get(req, "name"));
     if (strcmp(op, "status") == 0) {
+        s->status_requests++;
         json_t *arr = json_array();
         if (!arr || json_object_set_new(resp, "containers", arr))
             return krc_error_set(err, KRC_ENOMEM, "status: out of memory");
@@ -786,6 +805,45 @@ static void respond(int fd, json_t *resp)
         }
     }
     krc_strbuf_release(&out);
+}
+
+/* Answers every parked watch with the current generation and closes it. */
+static void notify_watchers(struct supervisor *s)
+{
+    json_t *resp = NULL;
+    for (int i = 0; i < MAX_WATCHERS; i++) {
+        if (s->watchers[i] < 0)
+            continue;
+        if (!resp)
+            resp = json_pack("{s:b,s:I}", "ok", 1, "generation", (json_int_t)s->generation);
+        if (resp)
+            respond(s->watchers[i], resp);
+        close(s->watchers[i]); /* without a response (out of memory) the EOF still wakes it */
+        s->watchers[i] = -1;
+    }
+    json_decref(resp);
+}
+
+/* A watch request: answered at once if the client's generation is stale, else parked until the
+ * next change. Returns 1 if the connection was parked (it moves to a watcher slot). */
+static int park_watch(struct supervisor *s, struct client *c, json_t *req, json_t *resp,
+                      struct krc_error *err, int *rc)
+{
+    json_t *g = json_object_get(req, "generation");
+    *rc = 0;
+    if (!json_is_integer(g) || (unsigned long long)json_integer_value(g) != s->generation) {
+        json_object_set_new(resp, "generation", json_integer((json_int_t)s->generation));
+        return 0;
+    }
+    for (int i = 0; i < MAX_WATCHERS; i++) {
+        if (s->watchers[i] < 0) {
+            s->watchers[i] = c->fd;
+            c->fd = -1;
+            return 1;
+        }
+    }
+    *rc = krc_error_set(err, KRC_ERANGE, "watch: %d watchers already", MAX_WATCHERS);
+    return 0;
 }
 
 static void client_close(struct client *c)
@@ -850,7 +908,14 @@ static void client_readable(struct supervisor *s, struct client *c)
     int rc = resp ? krc_podproto_decode(c->in.buf, (size_t)(nl - c->in.buf), &req, &err)
                   : krc_error_set(&err, KRC_ENOMEM, "response: out of memory");
     const char *op = rc == 0 ? json_string_value(json_object_get(req, "op")) : NULL;
-    if (rc == 0 && op && strcmp(op, "exec") == 0) {
+    if (rc == 0 && op && strcmp(op, "watch") == 0) {
+        if (park_watch(s, c, req, resp, &err, &rc)) {
+            json_decref(resp);
+            json_decref(req);
+            client_close(c);
+            return;
+        }
+    } else if (rc == 0 && op && strcmp(op, "exec") == 0) {
         rc = start_exec(s, c, req, &err);
         if (rc == 0) { /* answered when the process exits */
             json_decref(resp);
@@ -905,11 +970,12 @@ static void accept_client(struct supervisor *s)
 static void loop(struct supervisor *s)
 {
     while (!(s->shutting_down && running_count(s) == 0)) {
-        enum { MAX_POLL = 2 + MAX_CLIENTS + MAX_EXECS + KRC_POD_MAX_CONTAINERS };
+        enum { MAX_POLL = 2 + MAX_CLIENTS + MAX_EXECS + KRC_POD_MAX_CONTAINERS + MAX_WATCHERS };
         struct pollfd pfd[MAX_POLL];
         struct client *who[MAX_POLL];
         struct exec_proc *exec_of[MAX_POLL];
         struct container *out_of[MAX_POLL];
+        int *watcher_of[MAX_POLL];
         nfds_t n = 0;
         pfd[n++] = (struct pollfd){.fd = s->sigfd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = s->listenfd, .events = POLLIN};
@@ -919,6 +985,7 @@ static void loop(struct supervisor *s)
             who[n] = &s->clients[i];
             exec_of[n] = NULL;
             out_of[n] = NULL;
+            watcher_of[n] = NULL;
             pfd[n++] = (struct pollfd){.fd = s->clients[i].fd, .events = POLLIN};
         }
         for (int i = 0; i < MAX_EXECS; i++) {
@@ -927,6 +994,7 @@ static void loop(struct supervisor *s)
             who[n] = NULL;
             exec_of[n] = &s->execs[i];
             out_of[n] = NULL;
+            watcher_of[n] = NULL;
             pfd[n++] = (struct pollfd){.fd = s->execs[i].fd, .events = POLLIN};
         }
         for (size_t i = 0; i < s->n_containers; i++) {
@@ -935,7 +1003,17 @@ static void loop(struct supervisor *s)
             who[n] = NULL;
             exec_of[n] = NULL;
             out_of[n] = &s->containers[i];
+            watcher_of[n] = NULL;
             pfd[n++] = (struct pollfd){.fd = s->containers[i].out_fd, .events = POLLIN};
+        }
+        for (int i = 0; i < MAX_WATCHERS; i++) {
+            if (s->watchers[i] < 0)
+                continue;
+            who[n] = NULL;
+            exec_of[n] = NULL;
+            out_of[n] = NULL;
+            watcher_of[n] = &s->watchers[i];
+            pfd[n++] = (struct pollfd){.fd = s->watchers[i], .events = POLLIN};
         }
         int ready = poll(pfd, n, poll_timeout(s));
         if (ready < 0 && errno != EINTR) {
@@ -951,7 +1029,13 @@ static void loop(struct supervisor *s)
             for (nfds_t i = 2; i < n; i++) {
                 if (!pfd[i].revents)
                     continue;
-                if (out_of[i]) {
+                if (watcher_of[i]) {
+                    /* the agent sends nothing after a watch: readable means it closed */
+                    if (*watcher_of[i] == pfd[i].fd) {
+                        close(pfd[i].fd);
+                        *watcher_of[i] = -1;
+                    }
+                } else if (out_of[i]) {
                     if (out_of[i]->out_fd == pfd[i].fd)
                         pump_output(s, out_of[i]);
                 } else if (who[i]) {
@@ -1119,6 +1203,8 @@ int krc_supervisor_main(int argc, char **argv)
         s.clients[i].fd = -1;
     for (int i = 0; i < MAX_EXECS; i++)
         s.execs[i].fd = -1;
+    for (int i = 0; i < MAX_WATCHERS; i++)
+        s.watchers[i] = -1;
     krc_error_clear(&err);
     s.log_max_size = KRC_LOG_MAX_SIZE_DEFAULT;
     s.log_max_files = KRC_LOG_MAX_FILES_DEFAULT;
@@ -1166,6 +1252,9 @@ out:
     for (int i = 0; i < MAX_EXECS; i++)
         if (s.execs[i].fd >= 0)
             close(s.execs[i].fd);
+    for (int i = 0; i < MAX_WATCHERS; i++)
+        if (s.watchers[i] >= 0)
+            close(s.watchers[i]);
     for (size_t i = 0; i < s.n_containers; i++) {
         drain_output(&s, &s.containers[i]);
         json_decref(s.containers[i].spec_doc);

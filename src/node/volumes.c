@@ -484,6 +484,25 @@ int krc_volumes_refresh(struct krc_agent *a, json_t *pod, struct krc_podvolumes 
     return rc;
 }
 
+int64_t krc_volumes_next_refresh_ms(const struct krc_podvolumes *v)
+{
+    size_t i;
+    json_t *entry;
+    int64_t next = 0;
+    json_array_foreach(v->refresh, i, entry)
+    {
+        int64_t at = json_integer_value(json_object_get(entry, "next_ms"));
+        int64_t token = json_integer_value(json_object_get(entry, "token_ms"));
+        if (token && token < at)
+            at = token;
+        if (at <= 0)
+            at = 1; /* never checked yet: due now */
+        if (!next || at < next)
+            next = at;
+    }
+    return next;
+}
+
 static const char *keep(struct krc_podvolumes *v, const char *s)
 {
     if (v->n_strings >= sizeof(v->strings) / sizeof(v->strings[0]))

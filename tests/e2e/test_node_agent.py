@@ -8,6 +8,7 @@ the agent's log files on the host (<node state>/pods/<uid>/logs/<container>/<res
 `kubectl logs` and `kubectl exec` (through the agent's kubelet endpoint) are checked against them. A mountPath missing on the host is created in the pod's
 mount namespace only (src/node/podmount.c), which a test checks."""
 import glob
+import json
 import os
 import socket
 import ssl
@@ -548,3 +549,38 @@ def test_ray_head_and_worker_join_through_the_head_service_dns_name(core, ns):
     report = wait_for(two_nodes, "ray status in the head to list 2 nodes", timeout=RAY_TIMEOUT_S,
                       interval=1)
     assert "2.0 CPU" in report, report
+
+
+def supervisor_hello(uid):
+    """The pod supervisor's hello (src/node/podproto.h), which counts the status requests it
+    served."""
+    socks = glob.glob(os.path.join(state_root(), "n*", "pods", uid, "sock"))
+    assert socks, f"no supervisor socket for pod {uid}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(socks[0])
+        s.sendall(b'{"op":"hello"}\n')
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(4096)
+            assert chunk, "supervisor closed without an answer"
+            buf += chunk
+    resp = json.loads(buf)
+    assert resp["ok"], resp
+    return resp
+
+
+def test_idle_pod_worker_waits_for_the_supervisor_instead_of_polling_it(core, ns):
+    # The worker sleeps on the supervisor's watch: an idle pod costs no status requests beyond
+    # the periodic resync (src/node/podworker.c RESYNC_MS, 10 s), where polling every 200 ms made
+    # 5 a second. A longer window only lowers the count, so the check cannot fail by slowness.
+    apply(ns, pod("idle", [{"name": "c", "image": "ignored", "command": ["sleep", "100000"]}]))
+    wait_for(lambda: ready(core, ns, "idle"), "pod idle Ready")
+    uid = core.read_namespaced_pod("idle", ns).metadata.uid
+    time.sleep(1)  # let the start-up passes settle
+    before = supervisor_hello(uid)
+    time.sleep(4)
+    after = supervisor_hello(uid)
+    assert after["generation"] == before["generation"], (before, after)
+    served = after["status_requests"] - before["status_requests"]
+    assert served <= 1, f"{served} status requests in 4 s from an idle pod's worker"

@@ -32,6 +32,7 @@
 
 #include "node/node.h"
 #include "node/podnet.h"
+#include "node/podproto.h"
 #include "node/sandbox.h"
 #include "util/error.h"
 
@@ -552,6 +553,81 @@ static void test_stop_kills_a_sigterm_ignorer_after_the_grace_period(void **stat
     assert_true(st.stop_requested);
 }
 
+/* The supervisor's generation and "status" request count, from its "hello". */
+static void hello(struct krc_sandbox *sb, unsigned long long *gen, long long *status_requests)
+{
+    char sock[PATH_MAX + 8];
+    struct krc_error err = {0};
+    json_t *resp = NULL;
+    snprintf(sock, sizeof(sock), "%s/%s", krc_sandbox_dir(sb), KRC_PODPROTO_SOCKET);
+    json_t *req = json_pack("{s:s}", "op", "hello");
+    int rc = krc_podproto_call(sock, req, &resp, 10000, &err);
+    json_decref(req);
+    if (rc != 0)
+        fail_msg("hello: %s", err.msg);
+    *gen = (unsigned long long)json_integer_value(json_object_get(resp, "generation"));
+    if (status_requests)
+        *status_requests = json_integer_value(json_object_get(resp, "status_requests"));
+    json_decref(resp);
+}
+
+static int readable(int fd, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* The watch is answered on each change (start, stop) with a larger generation, in order, and
+ * stays parked while nothing changes; a stale generation is answered at once. No timing:
+ * every wait is a generous upper bound. */
+static void test_watch_reports_container_changes_in_order(void **state)
+{
+    (void)state;
+    struct krc_error err = {0};
+    struct krc_container_status st;
+    unsigned long long g0 = 0, g1 = 0, g2 = 0, g, now_gen;
+    long long req0 = 0, req1 = 0;
+    int fd;
+    assert_int_equal(krc_sandbox_watch_start(fx.b, 0, &fd, &err), 0);
+    assert_true(readable(fd, 10000)); /* 0 is stale */
+    assert_int_equal(krc_sandbox_watch_finish(fx.b, fd, &g0, &err), 0);
+    assert_true(g0 > 0);
+    hello(fx.b, &now_gen, &req0);
+    assert_true(now_gen >= g0);
+
+    /* parked while the generation stays; answered when a container starts */
+    assert_int_equal(krc_sandbox_watch_start(fx.b, now_gen, &fd, &err), 0);
+    int early = readable(fd, 200);
+    hello(fx.b, &g, NULL);
+    if (g == now_gen) /* nothing changed in the pod meanwhile: the watch must still wait */
+        assert_false(early);
+    start(fx.b, "watched", "sleep", "3600", NULL);
+    assert_true(readable(fd, 10000));
+    assert_int_equal(krc_sandbox_watch_finish(fx.b, fd, &g1, &err), 0);
+    assert_true(g1 > now_gen);
+    assert_int_equal(krc_sandbox_container_status(fx.b, "watched", &st, &err), 0);
+    assert_int_equal(st.state, KRC_CONTAINER_RUNNING);
+
+    /* the exit after a stop is reported, and the status then shows it */
+    long long status_calls = 1;
+    assert_int_equal(krc_sandbox_watch_start(fx.b, g1, &fd, &err), 0);
+    assert_int_equal(krc_sandbox_stop_container(fx.b, "watched", 0, &err), 0);
+    for (;; status_calls++) {
+        assert_true(readable(fd, 10000));
+        assert_int_equal(krc_sandbox_watch_finish(fx.b, fd, &g2, &err), 0);
+        assert_true(g2 > g1);
+        assert_int_equal(krc_sandbox_container_status(fx.b, "watched", &st, &err), 0);
+        if (st.state == KRC_CONTAINER_EXITED)
+            break;
+        g1 = g2; /* the stop request itself is a change; the exit comes next */
+        assert_int_equal(krc_sandbox_watch_start(fx.b, g1, &fd, &err), 0);
+    }
+    assert_int_equal(st.exit_code, 128 + SIGKILL);
+    /* watching costs no status requests: only the ones above were made */
+    hello(fx.b, &g, &req1);
+    assert_int_equal(req1 - req0, status_calls + 1);
+}
+
 static void test_pod_cgroup_has_the_limits(void **state)
 {
     (void)state;
@@ -869,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_missing_command_is_a_start_error),
         cmocka_unit_test(test_env_and_working_dir_reach_the_container),
         cmocka_unit_test(test_stop_kills_a_sigterm_ignorer_after_the_grace_period),
+        cmocka_unit_test(test_watch_reports_container_changes_in_order),
         cmocka_unit_test(test_pod_cgroup_has_the_limits),
         cmocka_unit_test(test_volumes_are_mounted_at_their_mount_paths),
         cmocka_unit_test(test_dead_pod_is_found_and_cleaned_up),
