@@ -98,7 +98,7 @@ eval "$(hack/cluster.sh env --name "$name")"
 state=$KRC_NODE_STATE_ROOT
 
 kubectl apply --server-side --force-conflicts -f config/crd/bases/ray.io_rayclusters.yaml >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/rayclusters.ray.io >/dev/null
+until [ "$(kubectl get crd rayclusters.ray.io -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = True ]; do sleep 0.5; done
 
 pods_total=$((clusters * (1 + workers) + hol_workers + 1 + hol_probes))
 nodes=$(((pods_total + pods_per_node - 1) / pods_per_node))

@@ -421,6 +421,21 @@ crd_versions() {
   kc get crd "$@" -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}' 2>/dev/null
 }
 
+# Polls until every named CRD reports Established=True, or fails after $1 seconds. Not `kubectl
+# wait`: right after an apply a CRD may have no status.conditions yet, and kubectl wait then fails
+# at once ("accessor error: <nil>") instead of waiting.
+wait_crds_established() {
+  local timeout=$1 deadline got
+  shift
+  deadline=$((SECONDS + timeout))
+  while :; do
+    got=$(kc get crd "$@" -o jsonpath='{range .items[*]}{range .status.conditions[?(@.type=="Established")]}{.status}{" "}{end}{end}' 2>/dev/null || true)
+    [ "$(grep -o True <<<"$got" | wc -l)" -eq $# ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.5
+  done
+}
+
 install_crds_rbac() {
   local f crds=() names=() stamp="$dir/crds.applied" want have
   for f in "$repo"/config/crd/bases/ray.io_*.yaml; do
@@ -442,8 +457,7 @@ install_crds_rbac() {
       rm -f "$stamp"
       kc apply --server-side --force-conflicts --field-manager=kuberay-c-cluster-sh "${crds[@]}" >/dev/null ||
         die "kubectl apply --server-side of config/crd/bases failed"
-      kc wait --for=condition=Established --timeout=120s "${names[@]/#/crd/}" >/dev/null ||
-        die "CRDs of config/crd/bases not Established"
+      wait_crds_established 120 "${names[@]}" || die "CRDs of config/crd/bases not Established within 120 s"
       have=$(crd_versions "${names[@]}") && echo "$want $have" >"$stamp"
     fi
   fi

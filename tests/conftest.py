@@ -102,6 +102,17 @@ def kubectl(*args, check=True, input=None, timeout=DEFAULT_TIMEOUT_S):
                           input=input, timeout=timeout)
 
 
+def wait_crd_established(name, timeout=60):
+    """Waits until CRD `name` has Established=True. Not `kubectl wait`: right after an apply a CRD
+    may have no status.conditions yet, and kubectl wait then fails at once instead of waiting."""
+    def established():
+        out = kubectl("get", "crd", name, "-o",
+                      'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+                      check=False)
+        return out.returncode == 0 and out.stdout.strip() == "True"
+    wait_for(established, f"CRD {name} Established", timeout=timeout, interval=0.5)
+
+
 @pytest.fixture
 def namespace(core):
     """A fresh namespace per test, deleted afterwards (with everything in it)."""

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_crd_established
 
 CRD = REPO / "config" / "crd" / "bases" / "ray.io_rayclusters.yaml"
 DATA = REPO / "tests" / "data" / "raycluster"
@@ -23,7 +23,7 @@ def crd(cluster):
     """The CRD as committed: server-side, as KubeRay documents for its full-schema CRDs."""
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD),
             timeout=CRD_APPLY_TIMEOUT_S)
-    kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/rayclusters.ray.io")
+    wait_crd_established("rayclusters.ray.io")
 
 
 def test_committed_crd_is_the_full_schema():

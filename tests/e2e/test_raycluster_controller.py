@@ -19,7 +19,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_for
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_crd_established, wait_for
 
 CRD = REPO / "config" / "crd" / "bases" / "ray.io_rayclusters.yaml"
 GROUP, VERSION, PLURAL = "ray.io", "v1", "rayclusters"
@@ -84,7 +84,7 @@ def crd(cluster):
     # server-side: the full-schema CRD outgrows the client-side last-applied annotation
     kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD),
             timeout=CRD_APPLY_TIMEOUT_S)
-    kubectl("wait", "--for=condition=Established", "crd/rayclusters.ray.io", "--timeout=30s")
+    wait_crd_established("rayclusters.ray.io")
 
 
 @pytest.fixture

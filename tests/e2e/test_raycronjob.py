@@ -13,7 +13,7 @@ import time
 import pytest
 from kubernetes import client
 
-from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_for
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_crd_established, wait_for
 from test_raycluster_controller import Operator, check_log
 from test_rayjob import cluster_spec, events, submitter_template
 
@@ -29,7 +29,7 @@ def crds(cluster):
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(crd),
                 timeout=CRD_APPLY_TIMEOUT_S)
     for name in ("rayclusters.ray.io", "rayjobs.ray.io", "raycronjobs.ray.io"):
-        kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+        wait_crd_established(name)
 
 
 @pytest.fixture

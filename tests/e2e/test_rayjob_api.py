@@ -15,7 +15,7 @@ import pathlib
 
 import pytest
 
-from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_for
+from conftest import CRD_APPLY_TIMEOUT_S, REPO, kubectl, wait_crd_established, wait_for
 
 DATA = REPO / "tests" / "data" / "rayjob"
 # KRC_CRD_DIR tests other renderings (e.g. krc-gen-crds --k8s-openapi ... --out DIR).
@@ -30,7 +30,7 @@ def crds(cluster):
     kubectl("apply", "--server-side", "--force-conflicts", *sum((["-f", str(c)] for c in CRDS), []),
             timeout=CRD_APPLY_TIMEOUT_S)
     for name in ("rayjobs.ray.io", "raycronjobs.ray.io"):
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{name}")
+        wait_crd_established(name)
 
 
 def load(name):
