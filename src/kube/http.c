@@ -22,6 +22,7 @@
 
 #include "kube/token.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -75,28 +76,10 @@ struct transfer {
 };
 
 /* A failing lock or unlock means a destroyed or corrupted mutex, a bug no caller can handle. */
-static void must_lock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_lock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_lock failed", "error", strerror(rc));
-        abort();
-    }
-}
-
-static void must_unlock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_unlock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_unlock failed", "error", strerror(rc));
-        abort();
-    }
-}
-
 static int global_ref(struct krc_error *err)
 {
     int rc = 0;
-    must_lock(&global_mu);
+    krc_mutex_lock(&global_mu);
     if (global_refs == 0) {
         CURLcode c = curl_global_init(CURL_GLOBAL_DEFAULT);
         if (c != CURLE_OK)
@@ -104,16 +87,16 @@ static int global_ref(struct krc_error *err)
     }
     if (!rc)
         global_refs++;
-    must_unlock(&global_mu);
+    krc_mutex_unlock(&global_mu);
     return rc;
 }
 
 static void global_unref(void)
 {
-    must_lock(&global_mu);
+    krc_mutex_lock(&global_mu);
     if (--global_refs == 0)
         curl_global_cleanup();
-    must_unlock(&global_mu);
+    krc_mutex_unlock(&global_mu);
 }
 
 static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *ud)
@@ -122,7 +105,7 @@ static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, vo
     (void)access;
     struct krc_http *h = ud;
     if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-        must_lock(&h->share_mu[data]);
+        krc_mutex_lock(&h->share_mu[data]);
 }
 
 static void share_unlock(CURL *c, curl_lock_data data, void *ud)
@@ -130,7 +113,7 @@ static void share_unlock(CURL *c, curl_lock_data data, void *ud)
     (void)c;
     struct krc_http *h = ud;
     if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
-        must_unlock(&h->share_mu[data]);
+        krc_mutex_unlock(&h->share_mu[data]);
 }
 
 static int dup_str(const char *s, char **out)
@@ -347,10 +330,10 @@ void krc_http_response_release(struct krc_http_response *resp)
 static CURL *pool_get(struct krc_http *h)
 {
     CURL *c = NULL;
-    must_lock(&h->pool_mu);
+    krc_mutex_lock(&h->pool_mu);
     if (h->nidle > 0)
         c = h->idle[--h->nidle];
-    must_unlock(&h->pool_mu);
+    krc_mutex_unlock(&h->pool_mu);
     if (c)
         return c;
     c = curl_easy_init();
@@ -363,12 +346,12 @@ static CURL *pool_get(struct krc_http *h)
 
 static void pool_put(struct krc_http *h, CURL *c)
 {
-    must_lock(&h->pool_mu);
+    krc_mutex_lock(&h->pool_mu);
     if (h->nidle < h->max_idle) {
         h->idle[h->nidle++] = c;
         c = NULL;
     }
-    must_unlock(&h->pool_mu);
+    krc_mutex_unlock(&h->pool_mu);
     if (c)
         curl_easy_cleanup(c); /* the pool is full: close this connection */
 }

@@ -27,6 +27,7 @@
 #include "kube/tls.h"
 #include "kube/token.h"
 #include "util/log.h"
+#include "util/mutex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,24 +113,6 @@ struct xfer {
 };
 
 /* ---- small helpers ---- */
-
-static void must_lock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_lock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_lock failed", "error", strerror(rc));
-        abort();
-    }
-}
-
-static void must_unlock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_unlock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_unlock failed", "error", strerror(rc));
-        abort();
-    }
-}
 
 static int64_t now_ms(void)
 {
@@ -593,10 +576,10 @@ static struct conn *pool_get(struct krc_http *h)
 {
     for (;;) {
         struct conn *c = NULL;
-        must_lock(&h->mu);
+        krc_mutex_lock(&h->mu);
         if (h->nidle > 0)
             c = h->idle[--h->nidle];
-        must_unlock(&h->mu);
+        krc_mutex_unlock(&h->mu);
         if (!c || conn_alive(c))
             return c;
         c->dead = 1;
@@ -606,12 +589,12 @@ static struct conn *pool_get(struct krc_http *h)
 
 static void pool_put(struct krc_http *h, struct conn *c)
 {
-    must_lock(&h->mu);
+    krc_mutex_lock(&h->mu);
     if (h->nidle < h->max_idle) {
         h->idle[h->nidle++] = c;
         c = NULL;
     }
-    must_unlock(&h->mu);
+    krc_mutex_unlock(&h->mu);
     conn_free(c); /* the pool is full: close this connection */
 }
 

@@ -11,6 +11,7 @@
 #include "kube/tls.h"
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -45,24 +46,6 @@ struct krc_tls_conn {
     gnutls_session_t s;
     int saved; /* this connection's resumption data is in ctx */
 };
-
-static void must_lock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_lock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_lock failed", "error", strerror(rc));
-        abort();
-    }
-}
-
-static void must_unlock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_unlock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_unlock failed", "error", strerror(rc));
-        abort();
-    }
-}
 
 /* Records why a call failed; returns KRC_TLS_FAILED. */
 static int set_status(struct krc_tls_status *st, int sys_errno, const char *fmt, ...)
@@ -281,10 +264,10 @@ static void save_session(struct krc_tls_conn *c)
         gnutls_free(d.data);
         return;
     }
-    must_lock(&c->ctx->mu);
+    krc_mutex_lock(&c->ctx->mu);
     gnutls_datum_t old = c->ctx->session;
     c->ctx->session = d;
-    must_unlock(&c->ctx->mu);
+    krc_mutex_unlock(&c->ctx->mu);
     free_secret(&old);
 }
 
@@ -317,10 +300,10 @@ int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
         gnutls_session_set_verify_cert(c->s, verify_name, 0);
     gnutls_handshake_set_timeout(c->s, 0); /* the caller's deadlines apply */
     gnutls_transport_set_int(c->s, fd);
-    must_lock(&ctx->mu);
+    krc_mutex_lock(&ctx->mu);
     if (ctx->session.size) /* resumption is an optimisation: a failure means a full handshake */
         (void)gnutls_session_set_data(c->s, ctx->session.data, ctx->session.size);
-    must_unlock(&ctx->mu);
+    krc_mutex_unlock(&ctx->mu);
     *out = c;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "kube/tls.h"
 
 #include "util/log.h"
+#include "util/mutex.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -40,24 +41,6 @@ struct krc_tls_ctx {
 struct krc_tls_conn {
     SSL *ssl;
 };
-
-static void must_lock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_lock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_lock failed", "error", strerror(rc));
-        abort();
-    }
-}
-
-static void must_unlock(pthread_mutex_t *mu)
-{
-    int rc = pthread_mutex_unlock(mu);
-    if (rc) {
-        KRC_LOG_ERROR("pthread_mutex_unlock failed", "error", strerror(rc));
-        abort();
-    }
-}
 
 /* The newest OpenSSL error, for messages; clears the queue. */
 static const char *ssl_reason(char *buf, size_t size)
@@ -140,10 +123,10 @@ static int on_new_session(SSL *ssl, SSL_SESSION *sess)
     SSL_SESSION *copy = SSL_SESSION_dup(sess);
     if (!copy)
         return 0; /* resumption is an optimisation */
-    must_lock(&ctx->mu);
+    krc_mutex_lock(&ctx->mu);
     SSL_SESSION *old = ctx->session;
     ctx->session = copy;
-    must_unlock(&ctx->mu);
+    krc_mutex_unlock(&ctx->mu);
     SSL_SESSION_free(old);
     return 0; /* the library drops its reference to sess */
 }
@@ -350,9 +333,9 @@ int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
         krc_tls_conn_free(c, 0);
         return rc;
     }
-    must_lock(&ctx->mu);
+    krc_mutex_lock(&ctx->mu);
     int sok = !ctx->session || SSL_set_session(c->ssl, ctx->session) == 1;
-    must_unlock(&ctx->mu);
+    krc_mutex_unlock(&ctx->mu);
     if (!sok)
         ERR_clear_error(); /* resumption is an optimisation: go on with a full handshake */
     *out = c;
