@@ -9,42 +9,12 @@
 #include "api/generic_version.h"
 #include "api/k8s_validation.h"
 #include "api/kobj.h"
+#include "api/valctx.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct vctx {
-    struct krc_error *err;
-    struct krc_strbuf *full;
-};
-
-static int reject(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int reject(struct vctx *v, const char *fmt, ...)
-{
-    struct krc_strbuf sb = KRC_STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = krc_strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    if (rc) {
-        krc_strbuf_release(&sb);
-        return krc_error_set(v->err, KRC_ENOMEM, "validation: out of memory");
-    }
-    krc_error_set(v->err, KRC_EINVAL, "%s", sb.buf);
-    if (v->full) {
-        krc_strbuf_reset(v->full);
-        if (krc_strbuf_add(v->full, sb.buf, sb.len)) {
-            krc_strbuf_release(&sb);
-            return krc_error_set(v->err, KRC_ENOMEM, "validation: out of memory");
-        }
-    }
-    krc_strbuf_release(&sb);
-    return KRC_EINVAL;
-}
 
 static json_t *template_spec(const json_t *tmpl)
 {
@@ -87,35 +57,36 @@ static bool nonempty(const char *s)
 int raycluster_validate_metadata(const struct raycluster *rc, struct krc_error *err,
                                  struct krc_strbuf *full)
 {
-    struct vctx v = {err, full};
+    struct valctx v = {err, full};
     const char *name = rc->meta.name;
     if (strlen(name) > RAYCLUSTER_MAX_NAME_LEN)
-        return reject(&v, "RayCluster name should be no more than %d characters",
-                      RAYCLUSTER_MAX_NAME_LEN);
+        return valctx_reject(&v, "RayCluster name should be no more than %d characters",
+                             RAYCLUSTER_MAX_NAME_LEN);
     struct k8sval_errs errs;
     k8sval_errs_init(&errs);
     k8sval_dns1035_label(name, &errs);
     if (errs.n) {
         char buf[K8SVAL_MAX_ERRS * K8SVAL_MSG_MAX];
-        return reject(&v, "RayCluster name should be a valid DNS1035 label: %s",
-                      k8sval_errs_format(&errs, buf, sizeof(buf)));
+        return valctx_reject(&v, "RayCluster name should be a valid DNS1035 label: %s",
+                             k8sval_errs_format(&errs, buf, sizeof(buf)));
     }
     return 0;
 }
 
 /* --- group rules ----------------------------------------------------------------------------- */
 
-static int validate_group_resources(struct vctx *v, const char *group, const json_t *params,
+static int validate_group_resources(struct valctx *v, const char *group, const json_t *params,
                                     const json_t *resources)
 {
     bool has =
         nonempty(kobj_map_get(params, "num-cpus")) || nonempty(kobj_map_get(params, "num-gpus")) ||
         nonempty(kobj_map_get(params, "memory")) || nonempty(kobj_map_get(params, "resources"));
     if (has && json_object_size(resources) > 0)
-        return reject(v,
-                      "resource fields should not be set in both rayStartParams and Resources "
-                      "for %s group; please use only one",
-                      group);
+        return valctx_reject(
+            v,
+            "resource fields should not be set in both rayStartParams and Resources "
+            "for %s group; please use only one",
+            group);
     return 0;
 }
 
@@ -143,18 +114,19 @@ static int sorted_keys(const json_t *map, const char ***out, size_t *n)
     return 0;
 }
 
-static int validate_group_labels(struct vctx *v, const char *group, const json_t *params,
+static int validate_group_labels(struct valctx *v, const char *group, const json_t *params,
                                  const json_t *labels)
 {
     if (json_object_get(params, "labels"))
-        return reject(v,
-                      "rayStartParams['labels'] is not supported for %s group; please use the "
-                      "top-level Labels field instead",
-                      group);
+        return valctx_reject(
+            v,
+            "rayStartParams['labels'] is not supported for %s group; please use the "
+            "top-level Labels field instead",
+            group);
     const char **keys;
     size_t n;
     if (sorted_keys(labels, &keys, &n))
-        return krc_error_set(v->err, KRC_ENOMEM, "validation: out of memory");
+        return valctx_oom(v);
     struct krc_strbuf all = KRC_STRBUF_INIT;
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++) {
@@ -174,9 +146,9 @@ static int validate_group_labels(struct vctx *v, const char *group, const json_t
     }
     free(keys);
     if (rc)
-        rc = krc_error_set(v->err, KRC_ENOMEM, "validation: out of memory");
+        rc = valctx_oom(v);
     else if (all.len)
-        rc = reject(v, "%s", all.buf);
+        rc = valctx_reject(v, "%s", all.buf);
     krc_strbuf_release(&all);
     return rc;
 }
@@ -195,72 +167,77 @@ static bool autoscaler_v2_selected(const struct raycluster *rc)
     return e && (strcmp(e, "1") == 0 || strcmp(e, "true") == 0);
 }
 
-static int validate_idle_timeout(struct vctx *v, const struct raycluster *rc,
+static int validate_idle_timeout(struct valctx *v, const struct raycluster *rc,
                                  const struct raycluster_worker_group *w)
 {
     if (!w->idle_timeout_seconds.set)
         return 0;
     if (w->idle_timeout_seconds.v < 0)
-        return reject(v, "worker group %s: idleTimeoutSeconds must be non-negative, got %d",
-                      w->group_name, (int)w->idle_timeout_seconds.v);
+        return valctx_reject(v, "worker group %s: idleTimeoutSeconds must be non-negative, got %d",
+                             w->group_name, (int)w->idle_timeout_seconds.v);
     if (autoscaler_v2_selected(rc))
         return 0;
-    return reject(v,
-                  "worker group %s: idleTimeoutSeconds is set, but autoscaler v2 is not enabled. "
-                  "Please set .spec.autoscalerOptions.version to 'v2' (or set "
-                  "RAY_enable_autoscaler_v2 environment variable to 'true' in the head pod if "
-                  "using KubeRay < 1.4.0)",
-                  w->group_name);
+    return valctx_reject(
+        v,
+        "worker group %s: idleTimeoutSeconds is set, but autoscaler v2 is not enabled. "
+        "Please set .spec.autoscalerOptions.version to 'v2' (or set "
+        "RAY_enable_autoscaler_v2 environment variable to 'true' in the head pod if "
+        "using KubeRay < 1.4.0)",
+        w->group_name);
 }
 
-static int validate_priority(struct vctx *v, const struct raycluster *rc,
+static int validate_priority(struct valctx *v, const struct raycluster *rc,
                              const struct raycluster_worker_group *w)
 {
     if (!w->priority.set || w->priority.v == 0)
         return 0;
     const char *rv = rc->spec.ray_version;
     if (!*rv)
-        return reject(v,
-                      "worker group %s: priority is set, but RayVersion was not specified. Ray "
-                      "version 2.56.0 or later is required",
-                      w->group_name);
+        return valctx_reject(
+            v,
+            "worker group %s: priority is set, but RayVersion was not specified. Ray "
+            "version 2.56.0 or later is required",
+            w->group_name);
     struct generic_version ver, min = {3, {2, 56, 0}};
     struct krc_error perr;
     if (generic_version_parse(rv, &ver, &perr))
-        return reject(v,
-                      "worker group %s: priority is set, but RayVersion format is invalid: %s, %s",
-                      w->group_name, rv, perr.msg);
+        return valctx_reject(
+            v, "worker group %s: priority is set, but RayVersion format is invalid: %s, %s",
+            w->group_name, rv, perr.msg);
     if (generic_version_cmp(&ver, &min) < 0)
-        return reject(v,
-                      "worker group %s: priority is set, but minimum Ray version is 2.56.0, got %s",
-                      w->group_name, rv);
+        return valctx_reject(
+            v, "worker group %s: priority is set, but minimum Ray version is 2.56.0, got %s",
+            w->group_name, rv);
     if (autoscaler_v2_selected(rc))
         return 0;
-    return reject(v,
-                  "worker group %s: priority is set to %d, but autoscaler v2 is not enabled. "
-                  "Priority is only supported with autoscaler v2 enabled",
-                  w->group_name, (int)w->priority.v);
+    return valctx_reject(
+        v,
+        "worker group %s: priority is set to %d, but autoscaler v2 is not enabled. "
+        "Priority is only supported with autoscaler v2 enabled",
+        w->group_name, (int)w->priority.v);
 }
 
-static int validate_worker(struct vctx *v, const struct raycluster *rc,
+static int validate_worker(struct valctx *v, const struct raycluster *rc,
                            const struct raycluster_worker_group *w, bool autoscaling)
 {
     const char *g = w->group_name;
     int r;
     if (container_count(w->template) == 0)
-        return reject(v, "workerGroupSpec should have at least one container");
+        return valctx_reject(v, "workerGroupSpec should have at least one container");
     if (!autoscaling && (!w->min_replicas.set || !w->max_replicas.set))
-        return reject(v,
-                      "worker group %s must set both minReplicas and maxReplicas when "
-                      "autoscaling is disabled",
-                      g);
+        return valctx_reject(v,
+                             "worker group %s must set both minReplicas and maxReplicas when "
+                             "autoscaling is disabled",
+                             g);
     if (w->min_replicas.set && w->min_replicas.v < 0)
-        return reject(v, "worker group %s has negative minReplicas %d", g, (int)w->min_replicas.v);
+        return valctx_reject(v, "worker group %s has negative minReplicas %d", g,
+                             (int)w->min_replicas.v);
     if (w->max_replicas.set && w->max_replicas.v < 0)
-        return reject(v, "worker group %s has negative maxReplicas %d", g, (int)w->max_replicas.v);
+        return valctx_reject(v, "worker group %s has negative maxReplicas %d", g,
+                             (int)w->max_replicas.v);
     if (w->min_replicas.set && w->max_replicas.set && w->min_replicas.v > w->max_replicas.v)
-        return reject(v, "worker group %s has minReplicas %d greater than maxReplicas %d", g,
-                      (int)w->min_replicas.v, (int)w->max_replicas.v);
+        return valctx_reject(v, "worker group %s has minReplicas %d greater than maxReplicas %d", g,
+                             (int)w->min_replicas.v, (int)w->max_replicas.v);
     if ((r = validate_group_resources(v, g, w->ray_start_params, w->resources)) ||
         (r = validate_group_labels(v, g, w->ray_start_params, w->labels)) ||
         (r = validate_idle_timeout(v, rc, w)) || (r = validate_priority(v, rc, w)))
@@ -270,140 +247,153 @@ static int validate_worker(struct vctx *v, const struct raycluster *rc,
 
 /* --- GCS fault tolerance ------------------------------------------------------------------- */
 
-static int validate_gcs_backend(struct vctx *v, const struct raycluster *rc,
+static int validate_gcs_backend(struct valctx *v, const struct raycluster *rc,
                                 const struct raycluster_gates *g, const json_t *head)
 {
     const struct raycluster_gcs_ft *ft = &rc->spec.gcs_ft;
     if (!raycluster_gcs_ft_embedded(rc)) {
         if (ft->storage)
-            return reject(v, "cannot set GcsFaultToleranceOptions.Storage when backend is "
-                             "'redis' - it only applies to the 'rocksdb' backend");
+            return valctx_reject(v, "cannot set GcsFaultToleranceOptions.Storage when backend is "
+                                    "'redis' - it only applies to the 'rocksdb' backend");
         return 0;
     }
     if (!g->gcs_ft_embedded)
-        return reject(v, "the embedded RocksDB GCS fault tolerance backend "
-                         "(GcsFaultToleranceOptions.Backend: 'rocksdb') requires the "
-                         "GCSFaultToleranceEmbeddedStorage feature gate to be enabled");
+        return valctx_reject(v, "the embedded RocksDB GCS fault tolerance backend "
+                                "(GcsFaultToleranceOptions.Backend: 'rocksdb') requires the "
+                                "GCSFaultToleranceEmbeddedStorage feature gate to be enabled");
     if (nonempty(ft->redis_address))
-        return reject(v, "cannot set GcsFaultToleranceOptions.RedisAddress when backend is "
-                         "'rocksdb'");
+        return valctx_reject(v, "cannot set GcsFaultToleranceOptions.RedisAddress when backend is "
+                                "'rocksdb'");
     if (ft->redis_username.set)
-        return reject(v, "cannot set GcsFaultToleranceOptions.RedisUsername when backend is "
-                         "'rocksdb'");
+        return valctx_reject(v, "cannot set GcsFaultToleranceOptions.RedisUsername when backend is "
+                                "'rocksdb'");
     if (ft->redis_password.set)
-        return reject(v, "cannot set GcsFaultToleranceOptions.RedisPassword when backend is "
-                         "'rocksdb'");
+        return valctx_reject(v, "cannot set GcsFaultToleranceOptions.RedisPassword when backend is "
+                                "'rocksdb'");
     if (nonempty(ft->external_storage_namespace))
-        return reject(v, "cannot set GcsFaultToleranceOptions.ExternalStorageNamespace when "
-                         "backend is 'rocksdb'");
+        return valctx_reject(v, "cannot set GcsFaultToleranceOptions.ExternalStorageNamespace when "
+                                "backend is 'rocksdb'");
     if (ft->storage && nonempty(ft->storage_claim_name)) {
         json_t *modes = kobj_arr(ft->storage, "accessModes");
         json_t *size = json_object_get(ft->storage, "size");
         json_t *cls = json_object_get(ft->storage, "storageClassName");
         if ((size && !json_is_null(size)) || (cls && !json_is_null(cls)) ||
             json_array_size(modes) > 0)
-            return reject(v, "GcsFaultToleranceOptions.Storage.ClaimName is mutually exclusive "
-                             "with size, storageClassName, and accessModes");
+            return valctx_reject(v,
+                                 "GcsFaultToleranceOptions.Storage.ClaimName is mutually exclusive "
+                                 "with size, storageClassName, and accessModes");
     }
     if (kobj_env_exists(head, "RAY_gcs_storage") || kobj_env_exists(head, "RAY_gcs_storage_path"))
-        return reject(v, "cannot set `RAY_gcs_storage` or `RAY_gcs_storage_path` env var in head "
-                         "Pod when the embedded GCS FT backend is used - these are managed by "
-                         "KubeRay");
+        return valctx_reject(
+            v, "cannot set `RAY_gcs_storage` or `RAY_gcs_storage_path` env var in head "
+               "Pod when the embedded GCS FT backend is used - these are managed by "
+               "KubeRay");
     if (kobj_mount_path_exists(head, "/data/gcs") || kobj_mount_name_exists(head, "gcs-storage"))
-        return reject(v, "cannot set a volume mount named \"gcs-storage\" or mounted at /data/gcs "
-                         "in the head container when the embedded GCS FT backend is used - it is "
-                         "managed by KubeRay");
+        return valctx_reject(
+            v, "cannot set a volume mount named \"gcs-storage\" or mounted at /data/gcs "
+               "in the head container when the embedded GCS FT backend is used - it is "
+               "managed by KubeRay");
     if (kobj_volume_exists(template_spec(rc->spec.head.template), "gcs-storage"))
-        return reject(v, "cannot set a volume named \"gcs-storage\" in the head Pod when the "
-                         "embedded GCS FT backend is used - it is managed by KubeRay");
+        return valctx_reject(v,
+                             "cannot set a volume named \"gcs-storage\" in the head Pod when the "
+                             "embedded GCS FT backend is used - it is managed by KubeRay");
     return 0;
 }
 
-static int validate_gcs_ft(struct vctx *v, const struct raycluster *rc,
+static int validate_gcs_ft(struct valctx *v, const struct raycluster *rc,
                            const struct raycluster_gates *g, const json_t *head)
 {
     const char *ft_anno = raycluster_annotation(rc, RAY_ANNOTATION_FT_ENABLED);
     if (nonempty(ft_anno) && rc->spec.gcs_ft.set)
-        return reject(v, "ray.io/ft-enabled annotation and GcsFaultToleranceOptions are both "
-                         "set. Please use only GcsFaultToleranceOptions to configure GCS fault "
-                         "tolerance");
+        return valctx_reject(v,
+                             "ray.io/ft-enabled annotation and GcsFaultToleranceOptions are both "
+                             "set. Please use only GcsFaultToleranceOptions to configure GCS fault "
+                             "tolerance");
     if (!raycluster_gcs_ft_enabled(rc) && kobj_env_exists(head, "RAY_REDIS_ADDRESS"))
-        return reject(v, "RAY_REDIS_ADDRESS is set which implicitly enables GCS fault tolerance, "
-                         "but GcsFaultToleranceOptions is not set. Please set "
-                         "GcsFaultToleranceOptions to enable GCS fault tolerance");
+        return valctx_reject(
+            v, "RAY_REDIS_ADDRESS is set which implicitly enables GCS fault tolerance, "
+               "but GcsFaultToleranceOptions is not set. Please set "
+               "GcsFaultToleranceOptions to enable GCS fault tolerance");
     if (rc->spec.gcs_ft.set) {
         if (nonempty(kobj_map_get(rc->spec.head.ray_start_params, "redis-password")))
-            return reject(v, "cannot set `redis-password` in rayStartParams when "
-                             "GcsFaultToleranceOptions is enabled - use "
-                             "GcsFaultToleranceOptions.RedisPassword instead");
+            return valctx_reject(v, "cannot set `redis-password` in rayStartParams when "
+                                    "GcsFaultToleranceOptions is enabled - use "
+                                    "GcsFaultToleranceOptions.RedisPassword instead");
         if (kobj_env_exists(head, "REDIS_PASSWORD"))
-            return reject(v, "cannot set `REDIS_PASSWORD` env var in head Pod when "
-                             "GcsFaultToleranceOptions is enabled - use "
-                             "GcsFaultToleranceOptions.RedisPassword instead");
+            return valctx_reject(v, "cannot set `REDIS_PASSWORD` env var in head Pod when "
+                                    "GcsFaultToleranceOptions is enabled - use "
+                                    "GcsFaultToleranceOptions.RedisPassword instead");
         if (kobj_env_exists(head, "RAY_REDIS_ADDRESS"))
-            return reject(v, "cannot set `RAY_REDIS_ADDRESS` env var in head Pod when "
-                             "GcsFaultToleranceOptions is enabled - use "
-                             "GcsFaultToleranceOptions.RedisAddress instead");
+            return valctx_reject(v, "cannot set `RAY_REDIS_ADDRESS` env var in head Pod when "
+                                    "GcsFaultToleranceOptions is enabled - use "
+                                    "GcsFaultToleranceOptions.RedisAddress instead");
         if (nonempty(raycluster_annotation(rc, RAY_ANNOTATION_EXTERNAL_STORAGE_NS)))
-            return reject(v, "cannot set `ray.io/external-storage-namespace` annotation when "
-                             "GcsFaultToleranceOptions is enabled - use "
-                             "GcsFaultToleranceOptions.ExternalStorageNamespace instead");
+            return valctx_reject(v,
+                                 "cannot set `ray.io/external-storage-namespace` annotation when "
+                                 "GcsFaultToleranceOptions is enabled - use "
+                                 "GcsFaultToleranceOptions.ExternalStorageNamespace instead");
         int r = validate_gcs_backend(v, rc, g, head);
         if (r)
             return r;
     }
     if (nonempty(kobj_map_get(rc->spec.head.ray_start_params, "redis-username")) ||
         kobj_env_exists(head, "REDIS_USERNAME"))
-        return reject(v, "cannot set redis username in rayStartParams or environment variables - "
-                         "use GcsFaultToleranceOptions.RedisUsername instead");
+        return valctx_reject(
+            v, "cannot set redis username in rayStartParams or environment variables - "
+               "use GcsFaultToleranceOptions.RedisUsername instead");
     return 0;
 }
 
 /* --- autoscaler ---------------------------------------------------------------------------- */
 
-static int validate_autoscaler(struct vctx *v, const struct raycluster *rc, const json_t *head,
+static int validate_autoscaler(struct valctx *v, const struct raycluster *rc, const json_t *head,
                                bool autoscaling)
 {
     const struct raycluster_autoscaler_options *a = &rc->spec.autoscaler;
     if (!autoscaling) {
         const char *e = env_value(head, "RAY_enable_autoscaler_v2");
         if (e && (strcmp(e, "1") == 0 || strcmp(e, "true") == 0))
-            return reject(v,
-                          "environment variable RAY_enable_autoscaler_v2 cannot be set to '%s' "
-                          "when enableInTreeAutoscaling is false. Please set "
-                          "enableInTreeAutoscaling: true to use autoscaler v2",
-                          e);
+            return valctx_reject(
+                v,
+                "environment variable RAY_enable_autoscaler_v2 cannot be set to '%s' "
+                "when enableInTreeAutoscaling is false. Please set "
+                "enableInTreeAutoscaling: true to use autoscaler v2",
+                e);
     } else {
         for (size_t i = 0; i < rc->spec.n_workers; i++)
             if (raycluster_group_suspended(&rc->spec.workers[i]))
-                return reject(v, "worker group %s cannot be suspended with Autoscaler enabled",
-                              rc->spec.workers[i].group_name);
+                return valctx_reject(v,
+                                     "worker group %s cannot be suspended with Autoscaler enabled",
+                                     rc->spec.workers[i].group_name);
         if (a->set && a->version != RAYCLUSTER_AUTOSCALER_UNSET &&
             kobj_env_exists(head, "RAY_enable_autoscaler_v2"))
-            return reject(v, "both .spec.autoscalerOptions.version and head Pod env var "
-                             "RAY_enable_autoscaler_v2 are set, please only use the former");
+            return valctx_reject(v, "both .spec.autoscalerOptions.version and head Pod env var "
+                                    "RAY_enable_autoscaler_v2 are set, please only use the former");
         if (autoscaler_v2(rc)) {
             const char *p = restart_policy(rc->spec.head.template);
             if (*p && strcmp(p, "Never") != 0)
-                return reject(v, "restartPolicy for head Pod should be Never or unset when using "
-                                 "autoscaler V2");
+                return valctx_reject(
+                    v, "restartPolicy for head Pod should be Never or unset when using "
+                       "autoscaler V2");
             for (size_t i = 0; i < rc->spec.n_workers; i++) {
                 p = restart_policy(rc->spec.workers[i].template);
                 if (*p && strcmp(p, "Never") != 0)
-                    return reject(v,
-                                  "restartPolicy for worker group %s should be Never or unset "
-                                  "when using autoscaler V2",
-                                  rc->spec.workers[i].group_name);
+                    return valctx_reject(
+                        v,
+                        "restartPolicy for worker group %s should be Never or unset "
+                        "when using autoscaler V2",
+                        rc->spec.workers[i].group_name);
             }
         }
     }
     if (a->set && a->idle_timeout_seconds.set && a->idle_timeout_seconds.v < 0)
-        return reject(v, "autoscalerOptions.idleTimeoutSeconds must be non-negative, got %d",
-                      (int)a->idle_timeout_seconds.v);
+        return valctx_reject(v, "autoscalerOptions.idleTimeoutSeconds must be non-negative, got %d",
+                             (int)a->idle_timeout_seconds.v);
     if (a->set && kobj_list_find(a->env, "name", "KUBERAY_GEN_AUTOSCALER_START_CMD"))
-        return reject(v, "autoscalerOptions.env must not contain KUBERAY_GEN_AUTOSCALER_START_CMD: "
-                         "it is managed by KubeRay and injected automatically into the autoscaler "
-                         "container");
+        return valctx_reject(
+            v, "autoscalerOptions.env must not contain KUBERAY_GEN_AUTOSCALER_START_CMD: "
+               "it is managed by KubeRay and injected automatically into the autoscaler "
+               "container");
     return 0;
 }
 
@@ -431,35 +421,39 @@ static bool env_has_value(const json_t *list, const char *name)
     return nonempty(kobj_str(e, "value")) || (vf && !json_is_null(vf));
 }
 
-static int validate_collector(struct vctx *v, const json_t *opts)
+static int validate_collector(struct valctx *v, const json_t *opts)
 {
     if (!nonempty(kobj_str(opts, "image")))
-        return reject(v, "historyServerOptions.collectorOptions.image must be set");
+        return valctx_reject(v, "historyServerOptions.collectorOptions.image must be set");
     json_t *env = kobj_arr(opts, "env");
     static const char *const forbidden[] = {
         "POD_IP",   "FQ_RAY_IP",  "RAY_CLUSTER_NAME", "RAY_CLUSTER_NAMESPACE",
         "RAY_ROLE", "OWNER_KIND", "OWNER_NAME",       "EVENTS_PORT"};
     for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++)
         if (env_entry(env, forbidden[i]))
-            return reject(v,
-                          "historyServerOptions.collectorOptions.env must not contain %s: it is "
-                          "managed by KubeRay and injected automatically into the collector "
-                          "container",
-                          forbidden[i]);
+            return valctx_reject(
+                v,
+                "historyServerOptions.collectorOptions.env must not contain %s: it is "
+                "managed by KubeRay and injected automatically into the collector "
+                "container",
+                forbidden[i]);
     json_t *backend_env = env_entry(env, "STORAGE_BACKEND");
     const char *backend = kobj_str(backend_env, "value");
     if (!nonempty(backend))
-        return reject(v, "STORAGE_BACKEND environment variable must be set with a literal string "
-                         "value in historyServerOptions.collectorOptions.env");
+        return valctx_reject(
+            v, "STORAGE_BACKEND environment variable must be set with a literal string "
+               "value in historyServerOptions.collectorOptions.env");
     char up[32];
     size_t i;
     for (i = 0; backend[i] && i + 1 < sizeof(up); i++)
         up[i] = (backend[i] >= 'a' && backend[i] <= 'z') ? (char)(backend[i] - 32) : backend[i];
     up[i] = '\0';
     if (strcmp(up, "GCS") == 0 && !env_has_value(env, "GCS_BUCKET"))
-        return reject(v, "GCS_BUCKET environment variable must be set when STORAGE_BACKEND is GCS");
+        return valctx_reject(
+            v, "GCS_BUCKET environment variable must be set when STORAGE_BACKEND is GCS");
     if (strcmp(up, "S3") == 0 && !env_has_value(env, "S3_REGION"))
-        return reject(v, "S3_REGION environment variable must be set when STORAGE_BACKEND is S3");
+        return valctx_reject(
+            v, "S3_REGION environment variable must be set when STORAGE_BACKEND is S3");
     if (strcmp(up, "AZUREBLOB") == 0) {
         char mode[64] = "";
         const char *m = kobj_str(env_entry(env, "AZURE_STORAGE_AUTH_MODE"), "value");
@@ -478,28 +472,31 @@ static int validate_collector(struct vctx *v, const json_t *opts)
         bool url = env_has_value(env, "AZURE_STORAGE_ACCOUNT_URL");
         if (strcmp(mode, "connection_string") == 0) {
             if (!conn)
-                return reject(v, "AZURE_STORAGE_CONNECTION_STRING environment variable must be "
-                                 "set when STORAGE_BACKEND is AZUREBLOB and "
-                                 "AZURE_STORAGE_AUTH_MODE is connection_string");
+                return valctx_reject(v,
+                                     "AZURE_STORAGE_CONNECTION_STRING environment variable must be "
+                                     "set when STORAGE_BACKEND is AZUREBLOB and "
+                                     "AZURE_STORAGE_AUTH_MODE is connection_string");
         } else if (strcmp(mode, "workload_identity") == 0 || strcmp(mode, "default") == 0) {
             if (!url)
-                return reject(v,
-                              "AZURE_STORAGE_ACCOUNT_URL environment variable must be set when "
-                              "STORAGE_BACKEND is AZUREBLOB and AZURE_STORAGE_AUTH_MODE is %s",
-                              mode);
+                return valctx_reject(
+                    v,
+                    "AZURE_STORAGE_ACCOUNT_URL environment variable must be set when "
+                    "STORAGE_BACKEND is AZUREBLOB and AZURE_STORAGE_AUTH_MODE is %s",
+                    mode);
         } else if (!conn && !url) {
-            return reject(v, "either AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL "
-                             "environment variable must be set when STORAGE_BACKEND is AZUREBLOB");
+            return valctx_reject(
+                v, "either AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT_URL "
+                   "environment variable must be set when STORAGE_BACKEND is AZUREBLOB");
         }
     }
     if (strcmp(up, "ALIYUNOSS") == 0) {
         static const char *const need[] = {"OSS_BUCKET", "OSS_ENDPOINT", "OSS_REGION"};
         for (size_t k = 0; k < 3; k++)
             if (!env_has_value(env, need[k]))
-                return reject(v,
-                              "%s environment variable must be set when STORAGE_BACKEND is "
-                              "ALIYUNOSS",
-                              need[k]);
+                return valctx_reject(v,
+                                     "%s environment variable must be set when STORAGE_BACKEND is "
+                                     "ALIYUNOSS",
+                                     need[k]);
     }
     return 0;
 }
@@ -509,96 +506,102 @@ static bool template_has_container(const json_t *tmpl, const char *name)
     return kobj_list_find(kobj_arr(template_spec(tmpl), "containers"), "name", name) != NULL;
 }
 
-static int validate_history_server(struct vctx *v, const struct raycluster *rc,
+static int validate_history_server(struct valctx *v, const struct raycluster *rc,
                                    const struct raycluster_gates *g)
 {
     const json_t *h = rc->spec.history_server_options;
     if (!h)
         return 0;
     if (!g->history_server)
-        return reject(v, "RayClusterHistoryServer feature gate is not enabled");
+        return valctx_reject(v, "RayClusterHistoryServer feature gate is not enabled");
     json_t *opts = kobj_obj(h, "collectorOptions");
     if (!opts)
-        return reject(v, "historyServerOptions.collectorOptions must be set");
+        return valctx_reject(v, "historyServerOptions.collectorOptions must be set");
     int r = validate_collector(v, opts);
     if (r)
         return r;
     if (template_has_container(rc->spec.head.template, "ray-history-collector"))
-        return reject(v, "head pod template must not define a container with name "
-                         "'ray-history-collector' when history server collector options are "
-                         "enabled");
+        return valctx_reject(v, "head pod template must not define a container with name "
+                                "'ray-history-collector' when history server collector options are "
+                                "enabled");
     for (size_t i = 0; i < rc->spec.n_workers; i++)
         if (template_has_container(rc->spec.workers[i].template, "ray-history-collector"))
-            return reject(v,
-                          "worker group %s pod template must not define a container with name "
-                          "'ray-history-collector' when history server collector options are "
-                          "enabled",
-                          rc->spec.workers[i].group_name);
+            return valctx_reject(
+                v,
+                "worker group %s pod template must not define a container with name "
+                "'ray-history-collector' when history server collector options are "
+                "enabled",
+                rc->spec.workers[i].group_name);
     return 0;
 }
 
 /* --- auth ----------------------------------------------------------------------------------- */
 
-static int validate_auth(struct vctx *v, const struct raycluster *rc)
+static int validate_auth(struct valctx *v, const struct raycluster *rc)
 {
     if (!raycluster_auth_enabled(rc)) {
         if (raycluster_k8s_auth_enabled(rc))
-            return reject(v, "authOptions.enableK8sTokenAuth is enabled but authOptions.mode not "
-                             "set to 'token'");
+            return valctx_reject(
+                v, "authOptions.enableK8sTokenAuth is enabled but authOptions.mode not "
+                   "set to 'token'");
         return 0;
     }
     const char *rv = rc->spec.ray_version;
     if (!*rv)
-        return reject(v, "authOptions.mode is 'token' but RayVersion was not specified. Ray "
-                         "version 2.52.0 or later is required");
+        return valctx_reject(v, "authOptions.mode is 'token' but RayVersion was not specified. Ray "
+                                "version 2.52.0 or later is required");
     struct generic_version ver, min52 = {3, {2, 52, 0}}, min55 = {3, {2, 55, 0}};
     struct krc_error perr;
     if (generic_version_parse(rv, &ver, &perr))
-        return reject(v, "authOptions.mode is 'token' but RayVersion format is invalid: %s, %s", rv,
-                      perr.msg);
+        return valctx_reject(v,
+                             "authOptions.mode is 'token' but RayVersion format is invalid: %s, %s",
+                             rv, perr.msg);
     if (generic_version_cmp(&ver, &min52) < 0)
-        return reject(v, "authOptions.mode is 'token' but minimum Ray version is 2.52.0, got %s",
-                      rv);
+        return valctx_reject(
+            v, "authOptions.mode is 'token' but minimum Ray version is 2.52.0, got %s", rv);
     if (raycluster_k8s_auth_enabled(rc)) {
         if (generic_version_cmp(&ver, &min55) < 0)
-            return reject(v,
-                          "authOptions.enableK8sTokenAuth is enabled but minimum Ray version is "
-                          "2.55.0, got %s",
-                          rv);
+            return valctx_reject(
+                v,
+                "authOptions.enableK8sTokenAuth is enabled but minimum Ray version is "
+                "2.55.0, got %s",
+                rv);
         if (nonempty(rc->spec.auth.secret_name))
-            return reject(v, "authOptions.enableK8sTokenAuth is enabled and authOptions.secretName "
-                             "is also set");
+            return valctx_reject(
+                v, "authOptions.enableK8sTokenAuth is enabled and authOptions.secretName "
+                   "is also set");
     }
     return 0;
 }
 
 /* --- network policy [NICHE] ----------------------------------------------------------------- */
 
-static int check_rules(struct vctx *v, const json_t *rules, const char *where, const char *mode)
+static int check_rules(struct valctx *v, const json_t *rules, const char *where, const char *mode)
 {
     if (!rules)
         return 0;
     if (strcmp(mode, "DenyAllEgress") == 0 && json_array_size(kobj_arr(rules, "ingressRules")))
-        return reject(v,
-                      "%s.ingressRules cannot be set when mode is \"%s\" (ingress is not "
-                      "restricted)",
-                      where, mode);
+        return valctx_reject(v,
+                             "%s.ingressRules cannot be set when mode is \"%s\" (ingress is not "
+                             "restricted)",
+                             where, mode);
     if (strcmp(mode, "DenyAllIngress") == 0 && json_array_size(kobj_arr(rules, "egressRules")))
-        return reject(v,
-                      "%s.egressRules cannot be set when mode is \"%s\" (egress is not restricted)",
-                      where, mode);
+        return valctx_reject(
+            v, "%s.egressRules cannot be set when mode is \"%s\" (egress is not restricted)", where,
+            mode);
     return 0;
 }
 
-static int validate_network_policy(struct vctx *v, const struct raycluster *rc,
+static int validate_network_policy(struct valctx *v, const struct raycluster *rc,
                                    const struct raycluster_gates *g)
 {
     const json_t *np = rc->spec.network_policy;
     if (!np)
         return 0;
     if (!g->network_policy)
-        return reject(v, "spec.networkPolicy requires the RayClusterNetworkPolicy feature gate to "
-                         "be enabled");
+        return valctx_reject(
+            v, "spec.networkPolicy requires the RayClusterNetworkPolicy feature gate to "
+               "be enabled");
     const char *mode = kobj_str(np, "mode");
     if (!mode)
         mode = "DenyAll";
@@ -613,10 +616,11 @@ static int validate_network_policy(struct vctx *v, const struct raycluster *rc,
         k8sval_dns1123_label(name, &errs);
         if (errs.n) {
             char buf[K8SVAL_MAX_ERRS * K8SVAL_MSG_MAX];
-            return reject(v,
-                          "worker group name \"%s\" must be a valid DNS1123 label when "
-                          "networkPolicy is enabled (it is embedded in the NetworkPolicy name): %s",
-                          name, k8sval_errs_format(&errs, buf, sizeof(buf)));
+            return valctx_reject(
+                v,
+                "worker group name \"%s\" must be a valid DNS1123 label when "
+                "networkPolicy is enabled (it is embedded in the NetworkPolicy name): %s",
+                name, k8sval_errs_format(&errs, buf, sizeof(buf)));
         }
     }
     json_t *groups = kobj_arr(np, "workerGroups");
@@ -633,7 +637,7 @@ static int validate_network_policy(struct vctx *v, const struct raycluster *rc,
         for (size_t k = 0; k < rc->spec.n_workers && !found; k++)
             found = name && strcmp(rc->spec.workers[k].group_name, name) == 0;
         if (!found)
-            return reject(v, "%s does not match any group name in workerGroupSpecs", where);
+            return valctx_reject(v, "%s does not match any group name in workerGroupSpecs", where);
     }
     return 0;
 }
@@ -643,14 +647,15 @@ static int validate_network_policy(struct vctx *v, const struct raycluster *rc,
 static const char *const tls_env[] = {"RAY_USE_TLS", "RAY_TLS_SERVER_CERT", "RAY_TLS_SERVER_KEY",
                                       "RAY_TLS_CA_CERT"};
 
-static int check_tls_container(struct vctx *v, const json_t *c, const char *where)
+static int check_tls_container(struct valctx *v, const json_t *c, const char *where)
 {
     for (size_t i = 0; i < 4; i++)
         if (kobj_env_exists(c, tls_env[i]))
-            return reject(v,
-                          "cannot set %s environment variable in %s when tlsOptions is set - the "
-                          "operator manages TLS configuration automatically",
-                          tls_env[i], where);
+            return valctx_reject(
+                v,
+                "cannot set %s environment variable in %s when tlsOptions is set - the "
+                "operator manages TLS configuration automatically",
+                tls_env[i], where);
     json_t *mounts = kobj_arr(c, "volumeMounts");
     size_t i;
     json_t *m;
@@ -658,24 +663,27 @@ static int check_tls_container(struct vctx *v, const json_t *c, const char *wher
     {
         const char *n = kobj_str(m, "name"), *p = kobj_str(m, "mountPath");
         if (n && strcmp(n, "ray-tls") == 0)
-            return reject(v,
-                          "cannot use volume mount named \"ray-tls\" in %s when tlsOptions is set "
-                          "- the operator manages TLS configuration automatically",
-                          where);
+            return valctx_reject(
+                v,
+                "cannot use volume mount named \"ray-tls\" in %s when tlsOptions is set "
+                "- the operator manages TLS configuration automatically",
+                where);
         if (p && strcmp(p, "/etc/ray/tls") == 0)
-            return reject(v,
-                          "cannot use volume mount at path \"/etc/ray/tls\" in %s when tlsOptions "
-                          "is set - the operator manages TLS configuration automatically",
-                          where);
+            return valctx_reject(
+                v,
+                "cannot use volume mount at path \"/etc/ray/tls\" in %s when tlsOptions "
+                "is set - the operator manages TLS configuration automatically",
+                where);
     }
     return 0;
 }
 
-static int validate_tls(struct vctx *v, const struct raycluster *rc,
+static int validate_tls(struct valctx *v, const struct raycluster *rc,
                         const struct raycluster_gates *g)
 {
     if (rc->spec.tls_options_set && !g->mtls)
-        return reject(v, "spec.tlsOptions requires the RayClusterMTLS feature gate to be enabled");
+        return valctx_reject(
+            v, "spec.tlsOptions requires the RayClusterMTLS feature gate to be enabled");
     if (!raycluster_tls_enabled(rc, g))
         return 0;
     int r;
@@ -694,24 +702,27 @@ static int validate_tls(struct vctx *v, const struct raycluster *rc,
         return 0;
     for (size_t i = 0; i < 4; i++)
         if (kobj_list_find(a->env, "name", tls_env[i]))
-            return reject(v,
-                          "cannot set %s environment variable in autoscalerOptions.env when "
-                          "tlsOptions is set - the operator manages TLS configuration for the "
-                          "autoscaler automatically",
-                          tls_env[i]);
+            return valctx_reject(
+                v,
+                "cannot set %s environment variable in autoscalerOptions.env when "
+                "tlsOptions is set - the operator manages TLS configuration for the "
+                "autoscaler automatically",
+                tls_env[i]);
     size_t i;
     json_t *m;
     json_array_foreach(a->volume_mounts, i, m)
     {
         const char *n = kobj_str(m, "name"), *p = kobj_str(m, "mountPath");
         if (n && strcmp(n, "ray-tls") == 0)
-            return reject(v, "cannot use volume mount named \"ray-tls\" in "
-                             "autoscalerOptions.volumeMounts when tlsOptions is set - the operator "
-                             "manages TLS configuration automatically");
+            return valctx_reject(
+                v, "cannot use volume mount named \"ray-tls\" in "
+                   "autoscalerOptions.volumeMounts when tlsOptions is set - the operator "
+                   "manages TLS configuration automatically");
         if (p && strcmp(p, "/etc/ray/tls") == 0)
-            return reject(v, "cannot use volume mount at path \"/etc/ray/tls\" in "
-                             "autoscalerOptions.volumeMounts when tlsOptions is set - the operator "
-                             "manages TLS configuration automatically");
+            return valctx_reject(
+                v, "cannot use volume mount at path \"/etc/ray/tls\" in "
+                   "autoscalerOptions.volumeMounts when tlsOptions is set - the operator "
+                   "manages TLS configuration automatically");
     }
     return 0;
 }
@@ -721,11 +732,11 @@ static int validate_tls(struct vctx *v, const struct raycluster *rc,
 int raycluster_validate_spec(const struct raycluster *rc, const struct raycluster_gates *g,
                              struct krc_error *err, struct krc_strbuf *full)
 {
-    struct vctx v = {err, full};
+    struct valctx v = {err, full};
     const struct raycluster_head_group *h = &rc->spec.head;
     int r;
     if (container_count(h->template) == 0)
-        return reject(&v, "headGroupSpec should have at least one container");
+        return valctx_reject(&v, "headGroupSpec should have at least one container");
     if ((r = validate_group_resources(&v, "Head", h->ray_start_params, h->resources)) ||
         (r = validate_group_labels(&v, "Head", h->ray_start_params, h->labels)))
         return r;
@@ -739,10 +750,10 @@ int raycluster_validate_spec(const struct raycluster *rc, const struct raycluste
     if (!g->job_deletion_policy)
         for (size_t i = 0; i < rc->spec.n_workers; i++)
             if (raycluster_group_suspended(&rc->spec.workers[i]))
-                return reject(&v,
-                              "worker group %s can be suspended only when the "
-                              "RayJobDeletionPolicy feature gate is enabled",
-                              rc->spec.workers[i].group_name);
+                return valctx_reject(&v,
+                                     "worker group %s can be suspended only when the "
+                                     "RayJobDeletionPolicy feature gate is enabled",
+                                     rc->spec.workers[i].group_name);
     if ((r = validate_autoscaler(&v, rc, head, autoscaling)) ||
         (r = validate_history_server(&v, rc, g)) || (r = validate_auth(&v, rc)) ||
         (r = validate_network_policy(&v, rc, g)) || (r = validate_tls(&v, rc, g)))
@@ -752,29 +763,30 @@ int raycluster_validate_spec(const struct raycluster *rc, const struct raycluste
 
 int raycluster_validate_upgrade_strategy(const struct raycluster *rc, struct krc_error *err)
 {
-    struct vctx v = {err, NULL};
+    struct valctx v = {err, NULL};
     const char *t = rc->spec.upgrade_strategy_type;
     if (!t)
         return 0;
     if (strcmp(t, "Recreate") != 0 && strcmp(t, "None") != 0)
-        return reject(&v,
-                      "The RayCluster spec is invalid: Spec.UpgradeStrategy.Type value %s is "
-                      "invalid, valid options are Recreate or None",
-                      t);
+        return valctx_reject(
+            &v,
+            "The RayCluster spec is invalid: Spec.UpgradeStrategy.Type value %s is "
+            "invalid, valid options are Recreate or None",
+            t);
     enum raycluster_creator c = raycluster_creator(rc);
     if (c == RAYCLUSTER_CREATOR_RAYJOB || c == RAYCLUSTER_CREATOR_RAYSERVICE)
-        return reject(&v, "upgradeStrategy cannot be set when RayCluster is created by %s",
-                      raycluster_creator_name(c));
+        return valctx_reject(&v, "upgradeStrategy cannot be set when RayCluster is created by %s",
+                             raycluster_creator_name(c));
     return 0;
 }
 
 int raycluster_validate_status(const struct raycluster *rc, struct krc_error *err)
 {
-    struct vctx v = {err, NULL};
+    struct valctx v = {err, NULL};
     if (raycluster_status_condition_true(&rc->status, RAYCLUSTER_COND_SUSPENDING) &&
         raycluster_status_condition_true(&rc->status, RAYCLUSTER_COND_SUSPENDED))
-        return reject(&v, "invalid RayCluster State: rayv1.RayClusterSuspending and "
-                          "rayv1.RayClusterSuspended conditions should not be both true");
+        return valctx_reject(&v, "invalid RayCluster State: rayv1.RayClusterSuspending and "
+                                 "rayv1.RayClusterSuspended conditions should not be both true");
     return 0;
 }
 

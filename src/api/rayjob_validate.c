@@ -11,6 +11,7 @@
 
 #include "api/k8s_validation.h"
 #include "api/kobj.h"
+#include "api/valctx.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,74 +20,41 @@
 
 #define SPEC_INVALID "The RayJob spec is invalid: "
 
-struct vctx {
-    struct krc_error *err;
-    struct krc_strbuf *full;
-};
-
-static int oom(struct vctx *v)
-{
-    return krc_error_set(v->err, KRC_ENOMEM, "validation: out of memory");
-}
-
-/* Reports an already formatted message. */
-static int reject_text(struct vctx *v, const char *text, size_t len)
-{
-    krc_error_set(v->err, KRC_EINVAL, "%s", text);
-    if (v->full) {
-        krc_strbuf_reset(v->full);
-        if (krc_strbuf_add(v->full, text, len))
-            return oom(v);
-    }
-    return KRC_EINVAL;
-}
-
-static int reject(struct vctx *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int reject(struct vctx *v, const char *fmt, ...)
-{
-    struct krc_strbuf sb = KRC_STRBUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = krc_strbuf_vaddf(&sb, fmt, ap);
-    va_end(ap);
-    rc = rc ? oom(v) : reject_text(v, sb.buf, sb.len);
-    krc_strbuf_release(&sb);
-    return rc;
-}
-
 /* --- metadata ------------------------------------------------------------------------------ */
 
 int rayjob_validate_metadata(const struct rayjob *job, struct krc_error *err,
                              struct krc_strbuf *full)
 {
-    struct vctx v = {err, full};
+    struct valctx v = {err, full};
     const char *name = job->meta.name ? job->meta.name : "";
     if (strlen(name) > RAYJOB_MAX_NAME_LEN)
-        return reject(&v,
-                      "The RayJob metadata is invalid: RayJob name should be no more than %d "
-                      "characters",
-                      RAYJOB_MAX_NAME_LEN);
+        return valctx_reject(
+            &v,
+            "The RayJob metadata is invalid: RayJob name should be no more than %d "
+            "characters",
+            RAYJOB_MAX_NAME_LEN);
     struct k8sval_errs errs;
     k8sval_errs_init(&errs);
     k8sval_dns1035_label(name, &errs);
     if (errs.n) {
         char buf[K8SVAL_MAX_ERRS * K8SVAL_MSG_MAX];
-        return reject(&v,
-                      "The RayJob metadata is invalid: RayJob name should be a valid DNS1035 "
-                      "label: %s",
-                      k8sval_errs_format(&errs, buf, sizeof(buf)));
+        return valctx_reject(
+            &v,
+            "The RayJob metadata is invalid: RayJob name should be a valid DNS1035 "
+            "label: %s",
+            k8sval_errs_format(&errs, buf, sizeof(buf)));
     }
     return 0;
 }
 
 int rayjob_validate_status(const struct rayjob *job, struct krc_error *err)
 {
-    struct vctx v = {err, NULL};
+    struct valctx v = {err, NULL};
     if (job->status.deployment_status == RAYJOB_DS_WAITING &&
         job->spec.submission_mode != RAYJOB_MODE_INTERACTIVE)
-        return reject(&v, "The RayJob status is invalid: JobDeploymentStatus cannot be `Waiting` "
-                          "when SubmissionMode is not InteractiveMode");
+        return valctx_reject(
+            &v, "The RayJob status is invalid: JobDeploymentStatus cannot be `Waiting` "
+                "when SubmissionMode is not InteractiveMode");
     return 0;
 }
 
@@ -102,38 +70,43 @@ static bool autoscaling(const struct rayjob_spec *s, const struct raycluster *cl
     return s->has_cluster_spec && raycluster_autoscaling_enabled(cluster);
 }
 
-static int validate_legacy(struct vctx *v, const struct rayjob_spec *s,
+static int validate_legacy(struct valctx *v, const struct rayjob_spec *s,
                            const struct raycluster *cluster)
 {
     const struct rayjob_deletion_strategy *d = &s->deletion;
     if (!d->on_success.set || !d->on_failure.set)
-        return reject(v, "both DeletionStrategy.OnSuccess and DeletionStrategy.OnFailure must be "
-                         "set when using the legacy deletion policy fields of DeletionStrategy");
+        return valctx_reject(
+            v, "both DeletionStrategy.OnSuccess and DeletionStrategy.OnFailure must be "
+               "set when using the legacy deletion policy fields of DeletionStrategy");
     enum rayjob_deletion_policy ok = d->on_success.policy, bad = d->on_failure.policy;
     if (ok == RAYJOB_POLICY_UNSET)
-        return reject(v, "the DeletionPolicyType field of DeletionStrategy.OnSuccess cannot be "
-                         "unset when DeletionStrategy is enabled");
+        return valctx_reject(v,
+                             "the DeletionPolicyType field of DeletionStrategy.OnSuccess cannot be "
+                             "unset when DeletionStrategy is enabled");
     if (bad == RAYJOB_POLICY_UNSET)
-        return reject(v, "the DeletionPolicyType field of DeletionStrategy.OnFailure cannot be "
-                         "unset when DeletionStrategy is enabled");
+        return valctx_reject(v,
+                             "the DeletionPolicyType field of DeletionStrategy.OnFailure cannot be "
+                             "unset when DeletionStrategy is enabled");
     if (rayjob_uses_cluster_selector(s)) {
         if (deletes_cluster_resources(ok))
-            return reject(v,
-                          "the ClusterSelector mode doesn't support DeletionStrategy=%s on success",
-                          rayjob_deletion_policy_str(ok));
+            return valctx_reject(
+                v, "the ClusterSelector mode doesn't support DeletionStrategy=%s on success",
+                rayjob_deletion_policy_str(ok));
         if (deletes_cluster_resources(bad))
-            return reject(v,
-                          "the ClusterSelector mode doesn't support DeletionStrategy=%s on failure",
-                          rayjob_deletion_policy_str(bad));
+            return valctx_reject(
+                v, "the ClusterSelector mode doesn't support DeletionStrategy=%s on failure",
+                rayjob_deletion_policy_str(bad));
     }
     if ((ok == RAYJOB_POLICY_DELETE_WORKERS || bad == RAYJOB_POLICY_DELETE_WORKERS) &&
         autoscaling(s, cluster))
-        return reject(v, "DeletionStrategy=DeleteWorkers currently does not support RayCluster "
-                         "with autoscaling enabled");
+        return valctx_reject(v,
+                             "DeletionStrategy=DeleteWorkers currently does not support RayCluster "
+                             "with autoscaling enabled");
     if (s->shutdown_after_job_finishes &&
         (ok == RAYJOB_POLICY_DELETE_NONE || bad == RAYJOB_POLICY_DELETE_NONE))
-        return reject(v, SPEC_INVALID "shutdownAfterJobFinshes is set to 'true' while deletion "
-                                      "policy is 'DeleteNone'");
+        return valctx_reject(v,
+                             SPEC_INVALID "shutdownAfterJobFinshes is set to 'true' while deletion "
+                                          "policy is 'DeleteNone'");
     return 0;
 }
 
@@ -195,7 +168,7 @@ static const char *policy_text(const struct rayjob_deletion_rule *r)
     return rayjob_deletion_policy_str(r->policy);
 }
 
-static int validate_rules(struct vctx *v, const struct rayjob_spec *s,
+static int validate_rules(struct valctx *v, const struct rayjob_spec *s,
                           const struct raycluster *cluster)
 {
     const struct rayjob_deletion_strategy *d = &s->deletion;
@@ -204,7 +177,7 @@ static int validate_rules(struct vctx *v, const struct rayjob_spec *s,
     size_t n_groups = 0;
     int rc = 0;
     if (!groups)
-        return oom(v);
+        return valctx_oom(v);
     bool selector = rayjob_uses_cluster_selector(s), autoscale = autoscaling(s, cluster);
     for (size_t i = 0; i < d->n_rules && !rc; i++) {
         const struct rayjob_deletion_rule *r = &d->rules[i];
@@ -263,40 +236,44 @@ static int validate_rules(struct vctx *v, const struct rayjob_spec *s,
             if (groups[i].deploy == (pass == 1))
                 rc = ttl_order(&sb, &groups[i]);
     if (rc)
-        rc = oom(v);
+        rc = valctx_oom(v);
     else if (sb.len)
-        rc = reject_text(v, sb.buf, sb.len);
+        rc = valctx_reject_text(v, sb.buf, sb.len);
     free(groups);
     krc_strbuf_release(&sb);
     return rc;
 }
 
-static int validate_deletion(struct vctx *v, const struct rayjob_spec *s,
+static int validate_deletion(struct valctx *v, const struct rayjob_spec *s,
                              const struct raycluster *cluster, const struct raycluster_gates *g)
 {
     const struct rayjob_deletion_strategy *d = &s->deletion;
     if (!s->shutdown_after_job_finishes && s->ttl_seconds_after_finished > 0)
-        return reject(v, SPEC_INVALID "a RayJob with shutdownAfterJobFinishes set to false cannot "
-                                      "have TTLSecondsAfterFinished");
+        return valctx_reject(v, SPEC_INVALID
+                             "a RayJob with shutdownAfterJobFinishes set to false cannot "
+                             "have TTLSecondsAfterFinished");
     if (!d->set)
         return 0;
     if (!g->job_deletion_policy)
-        return reject(v, "RayJobDeletionPolicy feature gate must be enabled to use "
-                         "DeletionStrategy");
+        return valctx_reject(v, "RayJobDeletionPolicy feature gate must be enabled to use "
+                                "DeletionStrategy");
     bool legacy = d->on_success.set || d->on_failure.set;
     bool rules = d->n_rules > 0;
     if (rules && s->shutdown_after_job_finishes)
-        return reject(v, SPEC_INVALID "spec.shutdownAfterJobFinishes and "
-                                      "spec.deletionStrategy.deletionRules are mutually exclusive");
+        return valctx_reject(v, SPEC_INVALID
+                             "spec.shutdownAfterJobFinishes and "
+                             "spec.deletionStrategy.deletionRules are mutually exclusive");
     if (rules && legacy)
-        return reject(v, SPEC_INVALID "Cannot use both legacy onSuccess/onFailure fields and "
-                                      "deletionRules simultaneously");
+        return valctx_reject(v,
+                             SPEC_INVALID "Cannot use both legacy onSuccess/onFailure fields and "
+                                          "deletionRules simultaneously");
     if (legacy)
         return validate_legacy(v, s, cluster);
     if (rules)
         return validate_rules(v, s, cluster);
-    return reject(v, SPEC_INVALID "DeletionStrategy requires either BOTH onSuccess and onFailure, "
-                                  "OR the deletionRules field (cannot be empty)");
+    return valctx_reject(v, SPEC_INVALID
+                         "DeletionStrategy requires either BOTH onSuccess and onFailure, "
+                         "OR the deletionRules field (cannot be empty)");
 }
 
 /* --- spec ----------------------------------------------------------------------------------- */
@@ -308,7 +285,7 @@ static const char *head_restart_policy(const struct raycluster *cluster)
 }
 
 /* ValidateRayClusterSpec's error, prefixed as KubeRay wraps it. */
-static int validate_cluster(struct vctx *v, const struct raycluster *cluster,
+static int validate_cluster(struct valctx *v, const struct raycluster *cluster,
                             const struct raycluster_gates *g)
 {
     struct krc_error cerr;
@@ -316,9 +293,9 @@ static int validate_cluster(struct vctx *v, const struct raycluster *cluster,
     krc_error_clear(&cerr);
     int rc = raycluster_validate_spec(cluster, g, &cerr, &cfull);
     if (rc == KRC_EINVAL)
-        rc = reject(v, SPEC_INVALID "%s", cfull.len ? cfull.buf : cerr.msg);
+        rc = valctx_reject(v, SPEC_INVALID "%s", cfull.len ? cfull.buf : cerr.msg);
     else if (rc)
-        rc = oom(v);
+        rc = valctx_oom(v);
     krc_strbuf_release(&cfull);
     return rc;
 }
@@ -327,50 +304,56 @@ int rayjob_validate_spec_only(const struct rayjob_spec *s, const struct rayclust
                               const struct raycluster_gates *g, struct krc_error *err,
                               struct krc_strbuf *full)
 {
-    struct vctx v = {err, full};
+    struct valctx v = {err, full};
     int rc;
     if (s->suspend && !s->shutdown_after_job_finishes)
-        return reject(&v, SPEC_INVALID "a RayJob with shutdownAfterJobFinishes set to false is "
-                                       "not allowed to be suspended");
+        return valctx_reject(&v,
+                             SPEC_INVALID "a RayJob with shutdownAfterJobFinishes set to false is "
+                                          "not allowed to be suspended");
     if (s->ttl_seconds_after_finished < 0)
-        return reject(&v, SPEC_INVALID "TTLSecondsAfterFinished must be a non-negative integer");
+        return valctx_reject(&v,
+                             SPEC_INVALID "TTLSecondsAfterFinished must be a non-negative integer");
     if ((rc = validate_deletion(&v, s, cluster, g)))
         return rc;
     bool selector = rayjob_uses_cluster_selector(s);
     if (s->suspend && selector)
-        return reject(&v, SPEC_INVALID "the ClusterSelector mode doesn't support the suspend "
-                                       "operation");
+        return valctx_reject(&v,
+                             SPEC_INVALID "the ClusterSelector mode doesn't support the suspend "
+                                          "operation");
     if (!s->has_cluster_spec && !selector)
-        return reject(&v, SPEC_INVALID "one of RayClusterSpec or ClusterSelector must be set");
+        return valctx_reject(&v,
+                             SPEC_INVALID "one of RayClusterSpec or ClusterSelector must be set");
     int32_t backoff = rayjob_backoff_limit(s);
     if (selector) {
         const char *name = rayjob_selector_cluster_name(s);
         if (!name || !*name)
-            return reject(&v, "cluster name in ClusterSelector should not be empty");
+            return valctx_reject(&v, "cluster name in ClusterSelector should not be empty");
         if (s->submission_mode == RAYJOB_MODE_SIDECAR)
-            return reject(&v, "ClusterSelector is not supported in SidecarMode");
+            return valctx_reject(&v, "ClusterSelector is not supported in SidecarMode");
         if (backoff > 0)
-            return reject(&v,
-                          SPEC_INVALID "BackoffLimit is incompatible with ClusterSelector mode");
+            return valctx_reject(&v, SPEC_INVALID
+                                 "BackoffLimit is incompatible with ClusterSelector mode");
     }
     if (s->submission_mode == RAYJOB_MODE_INTERACTIVE && backoff > 0)
-        return reject(&v, SPEC_INVALID "BackoffLimit is incompatible with InteractiveMode");
+        return valctx_reject(&v, SPEC_INVALID "BackoffLimit is incompatible with InteractiveMode");
     if (s->submission_mode == RAYJOB_MODE_SIDECAR) {
         if (s->submitter_pod_template)
-            return reject(&v, "Currently, SidecarMode doesn't support SubmitterPodTemplate");
+            return valctx_reject(&v, "Currently, SidecarMode doesn't support SubmitterPodTemplate");
         if (s->submitter_config_set)
-            return reject(&v, "Currently, SidecarMode doesn't support SubmitterConfig");
+            return valctx_reject(&v, "Currently, SidecarMode doesn't support SubmitterConfig");
         /* KubeRay dereferences RayClusterSpec here; it is non-nil because SidecarMode with a
          * selector was rejected above and one of the two must be set. */
         const char *policy = s->has_cluster_spec ? head_restart_policy(cluster) : "";
         if (*policy && strcmp(policy, "Never") != 0)
-            return reject(&v, "restartPolicy for head Pod should be Never or unset when using "
-                              "SidecarMode");
+            return valctx_reject(&v,
+                                 "restartPolicy for head Pod should be Never or unset when using "
+                                 "SidecarMode");
     }
     if (s->has_cluster_spec) {
         if (raycluster_k8s_auth_enabled(cluster))
-            return reject(&v, SPEC_INVALID "K8s token auth mode is currently not supported for "
-                                           "RayJob");
+            return valctx_reject(&v,
+                                 SPEC_INVALID "K8s token auth mode is currently not supported for "
+                                              "RayJob");
         if ((rc = validate_cluster(&v, cluster, g)))
             return rc;
     }
@@ -381,19 +364,20 @@ int rayjob_validate_spec_only(const struct rayjob_spec *s, const struct rayclust
     rc = rayjob_runtime_env_json(s->runtime_env_yaml, &env, &yerr, &yfull);
     json_decref(env);
     if (rc == KRC_EINVAL)
-        rc = reject_text(&v, yfull.len ? yfull.buf : yerr.msg,
-                         yfull.len ? yfull.len : strlen(yerr.msg));
+        rc = valctx_reject_text(&v, yfull.len ? yfull.buf : yerr.msg,
+                                yfull.len ? yfull.len : strlen(yerr.msg));
     else if (rc)
-        rc = oom(&v);
+        rc = valctx_oom(&v);
     krc_strbuf_release(&yfull);
     if (rc)
         return rc;
     if (s->active_deadline_seconds.set && s->active_deadline_seconds.v <= 0)
-        return reject(&v, SPEC_INVALID "activeDeadlineSeconds must be a positive integer");
+        return valctx_reject(&v, SPEC_INVALID "activeDeadlineSeconds must be a positive integer");
     if (s->pre_running_deadline_seconds.set && s->pre_running_deadline_seconds.v <= 0)
-        return reject(&v, SPEC_INVALID "preRunningDeadlineSeconds must be a positive integer");
+        return valctx_reject(&v,
+                             SPEC_INVALID "preRunningDeadlineSeconds must be a positive integer");
     if (s->backoff_limit.set && s->backoff_limit.v < 0)
-        return reject(&v, SPEC_INVALID "backoffLimit must be a positive integer");
+        return valctx_reject(&v, SPEC_INVALID "backoffLimit must be a positive integer");
     return 0;
 }
 

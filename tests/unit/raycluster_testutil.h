@@ -12,9 +12,15 @@
 #include "api/raycluster.h"
 
 #include <jansson.h>
+#include <setjmp.h> /* setjmp.h, stdarg.h, stddef.h, stdint.h: before cmocka.h */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h> /* fail_msg */
 
 /* Not every test uses every helper. */
 #define TU_FN static __attribute__((unused))
@@ -134,6 +140,39 @@ TU_FN const char *tu_env_names(const json_t *container, char *buf, size_t size)
 TU_FN char *tu_dump(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Fails the test unless v, as compact sorted JSON, equals want (any JSON text) normalised. */
+TU_FN void tu_assert_json(const json_t *v, const char *want)
+{
+    char *got = tu_dump(v);
+    json_t *w = tu_json(want);
+    char *norm = tu_dump(w);
+    if (!got || strcmp(got, norm) != 0)
+        fail_msg("\n got  %s\n want %s", got ? got : "(null)", norm);
+    free(got);
+    free(norm);
+    json_decref(w);
+}
+
+/* gpu-worker.json renamed "c": one worker group with the given replicas (-1 = absent), min and
+ * max. */
+TU_FN json_t *tu_one_group_cluster(int replicas, int min, int max)
+{
+    json_t *doc = tu_load("gpu-worker.json");
+    char buf[32];
+    tu_set(doc, "metadata.name", "\"c\"");
+    if (replicas >= 0) {
+        snprintf(buf, sizeof(buf), "%d", replicas);
+        tu_set(doc, "spec.workerGroupSpecs.0.replicas", buf);
+    } else {
+        tu_set(doc, "spec.workerGroupSpecs.0.replicas", NULL);
+    }
+    snprintf(buf, sizeof(buf), "%d", min);
+    tu_set(doc, "spec.workerGroupSpecs.0.minReplicas", buf);
+    snprintf(buf, sizeof(buf), "%d", max);
+    tu_set(doc, "spec.workerGroupSpecs.0.maxReplicas", buf);
+    return doc;
 }
 
 #endif

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fake_http.h"
 #include "ray/dashboard.h"
 
 #define MAX_EXCHANGES      4
@@ -37,30 +36,7 @@ struct fake_server {
     pthread_t thread;
 };
 
-/* Reads one request: headers, then Content-Length bytes of body. */
-static void read_request(int c, char *buf, size_t cap)
-{
-    size_t len = 0;
-    long body = -1;
-    for (;;) {
-        ssize_t r = read(c, buf + len, cap - 1 - len);
-        if (r <= 0)
-            break;
-        len += (size_t)r;
-        buf[len] = '\0';
-        char *end = strstr(buf, "\r\n\r\n");
-        if (!end)
-            continue;
-        if (body < 0) {
-            const char *cl = strstr(buf, "Content-Length: ");
-            body = cl ? atol(cl + 16) : 0;
-        }
-        if (len >= (size_t)(end + 4 - buf) + (size_t)body)
-            break;
-    }
-    buf[len] = '\0';
-}
-
+/* Serves exactly n connections, one after the other, then ends (server_stop waits for that). */
 static void *serve(void *arg)
 {
     struct fake_server *s = arg;
@@ -68,16 +44,9 @@ static void *serve(void *arg)
         int c = accept(s->fd, NULL, NULL);
         if (c < 0)
             break;
-        read_request(c, s->ex[i].request, sizeof(s->ex[i].request));
+        fake_read_request(c, s->ex[i].request, sizeof(s->ex[i].request));
         if (s->ex[i].answer) {
-            const char *a = s->ex[i].answer;
-            size_t off = 0, n = strlen(a);
-            while (off < n) {
-                ssize_t w = write(c, a + off, n - off);
-                if (w <= 0)
-                    break;
-                off += (size_t)w;
-            }
+            fake_write_all(c, s->ex[i].answer, strlen(s->ex[i].answer));
         } else {
             char b;
             while (read(c, &b, 1) > 0) /* until the client gives up and closes */
@@ -88,23 +57,10 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static int listen_loopback(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(fd, 8), 0);
-    socklen_t al = sizeof(a);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 static void server_start(struct fake_server *s, const char *const *answers, size_t n)
 {
     memset(s, 0, sizeof(*s));
-    s->fd = listen_loopback(&s->port);
+    s->fd = fake_listen_loopback(&s->port);
     s->n = n;
     for (size_t i = 0; i < n; i++)
         s->ex[i].answer = answers[i];
@@ -316,7 +272,7 @@ static void test_closed_port_is_connection_refused(void **state)
 {
     (void)state;
     int port;
-    int fd = listen_loopback(&port);
+    int fd = fake_listen_loopback(&port);
     close(fd); /* the port is now closed */
     struct ray_dashboard_client *c = client_for(port, NULL, 0);
     struct ray_job_info info;

@@ -171,6 +171,20 @@ static int patches(const struct fake *f)
     return f->n - creates(f);
 }
 
+/* Records cluster's usual Normal event and writes out what is queued. */
+static void record_and_drain(struct fixture *x)
+{
+    krc_events_record(x->rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
+    krc_events_drain(x->rec);
+}
+
+static struct krc_events_stats stats_of(struct fixture *x)
+{
+    struct krc_events_stats st;
+    krc_events_stats(x->rec, &st);
+    return st;
+}
+
 /* ---- the first write ---- */
 
 static void test_first_event_is_created_with_every_field(void **state)
@@ -209,8 +223,7 @@ static void test_first_event_is_created_with_every_field(void **state)
     assert_null(json_object_get(c->body, "series"));
     assert_null(json_object_get(c->body, "count"));
 
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.recorded, 1);
     assert_int_equal(st.created, 1);
     assert_int_equal(st.queued, 0);
@@ -244,8 +257,7 @@ static void test_repeats_patch_one_event_series(void **state)
     }
     assert_string_equal(jget(x.f.calls[4].body, "series.lastObservedTime"),
                         "2023-11-14T22:13:24.000000Z");
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.coalesced, 4);
     assert_int_equal(st.patched, 4);
     teardown(&x);
@@ -348,15 +360,12 @@ static void test_a_repeat_after_the_series_window_starts_a_new_event(void **stat
     (void)state;
     struct fixture x;
     setup(&x);
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     x.f.now = T0 + KRC_EVENTS_DEFAULT_SERIES_WINDOW; /* still inside: one series */
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     assert_int_equal(patches(&x.f), 1);
     x.f.now += KRC_EVENTS_DEFAULT_SERIES_WINDOW + 1; /* past it: a new Event */
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     assert_int_equal(creates(&x.f), 2);
     struct call *c = &x.f.calls[2];
     assert_false(c->patch);
@@ -395,8 +404,7 @@ static void test_lru_evicts_the_least_recently_recorded(void **state)
     assert_int_equal(record_named(&x, "b"), 0); /* forgotten: a new Event */
     krc_events_drain(x.rec);
     assert_int_equal(creates(&x.f), 4);
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.cached, 2);
     teardown(&x);
 }
@@ -413,8 +421,7 @@ static void test_entries_waiting_for_a_write_are_never_evicted(void **state)
     assert_int_equal(record_named(&x, "c"), 0); /* now a can go */
     krc_events_drain(x.rec);
     assert_int_equal(creates(&x.f), 3);
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.dropped, 1);
     teardown(&x);
 }
@@ -433,8 +440,7 @@ static void test_a_full_queue_drops_and_counts(void **state)
     assert_int_equal(record_named(&x, "e"), KRC_ETOOLARGE);
     /* A repetition of a queued event needs no slot: it folds into the queued write. */
     assert_int_equal(record_named(&x, "a"), 0);
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.dropped, 2);
     assert_int_equal(st.recorded, 4);
     assert_int_equal(st.queued, 3);
@@ -452,11 +458,9 @@ static void test_a_patch_of_a_vanished_event_creates_it_again(void **state)
     (void)state;
     struct fixture x;
     setup(&x);
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     x.f.patch_rc[0] = KRC_ENOTFOUND; /* deleted by the server's event TTL */
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     assert_int_equal(x.f.n, 3);
     assert_true(x.f.calls[1].patch);
     struct call *c = &x.f.calls[2];
@@ -472,17 +476,14 @@ static void test_a_name_taken_by_someone_else_is_replaced(void **state)
     struct fixture x;
     setup(&x);
     x.f.create_rc[0] = KRC_EEXIST;
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     assert_int_equal(creates(&x.f), 2);
     assert_string_not_equal(x.f.calls[0].name, x.f.calls[1].name);
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.created, 1);
     assert_int_equal(st.failed, 0);
     /* Later repeats patch the name that was created. */
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
     assert_string_equal(x.f.calls[2].name, x.f.calls[1].name);
     teardown(&x);
 }
@@ -493,14 +494,11 @@ static void test_a_failed_create_is_retried_by_the_next_repeat(void **state)
     struct fixture x;
     setup(&x);
     x.f.create_rc[0] = KRC_ESERVER;
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
-    krc_events_record(x.rec, &cluster, KRC_EVENT_NORMAL, "R", "A", "n");
-    krc_events_drain(x.rec);
+    record_and_drain(&x);
+    record_and_drain(&x);
     assert_int_equal(creates(&x.f), 2);
     assert_int_equal(jint(x.f.calls[1].body, "series.count"), 2);
-    struct krc_events_stats st;
-    krc_events_stats(x.rec, &st);
+    struct krc_events_stats st = stats_of(&x);
     assert_int_equal(st.failed, 1);
     assert_int_equal(st.created, 1);
     teardown(&x);

@@ -10,14 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_http.h"
 #include "kube/http.h"
 
 enum { REQ_MAX = 16 * 1024, PEM_MAX = 8 * 1024 };
@@ -125,10 +123,9 @@ static int pki_teardown(void **state)
 /* ---- the server ---- */
 
 struct server {
-    int fd, port;
+    struct fake_listener l;
+    int port;
     SSL_CTX *ctx;
-    pthread_t th;
-    volatile int stop;
     pthread_mutex_t mu;
     int connections, requests, resumed;
     char host[128], auth[128], path[256];
@@ -144,19 +141,6 @@ static int alpn_http11(SSL *ssl, const unsigned char **out, unsigned char *outle
                               in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     return SSL_TLSEXT_ERR_OK;
-}
-
-static void header(const char *req, const char *name, char *out, size_t size)
-{
-    const char *p = strstr(req, name);
-    out[0] = '\0';
-    if (!p)
-        return;
-    p += strlen(name);
-    while (*p == ' ')
-        p++;
-    size_t n = strcspn(p, "\r\n");
-    snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), p);
 }
 
 static void ssl_write_all(SSL *ssl, const char *s)
@@ -179,8 +163,9 @@ static int read_wait(struct server *s, SSL *ssl, char *buf, int n)
         if (r > 0)
             return r;
         int e = SSL_get_error(ssl, r);
-        if (s->stop || !(e == SSL_ERROR_WANT_READ ||
-                         (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))))
+        if (fake_listener_stopping(&s->l) ||
+            !(e == SSL_ERROR_WANT_READ ||
+              (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))))
             return -1;
     }
 }
@@ -194,8 +179,8 @@ static int answer(struct server *s, SSL *ssl, const char *req)
     pthread_mutex_lock(&s->mu);
     s->requests++;
     snprintf(s->path, sizeof(s->path), "%s", path);
-    header(req, "\r\nHost:", s->host, sizeof(s->host));
-    header(req, "\r\nAuthorization:", s->auth, sizeof(s->auth));
+    fake_header_value(req, "\r\nHost:", s->host, sizeof(s->host));
+    fake_header_value(req, "\r\nAuthorization:", s->auth, sizeof(s->auth));
     pthread_mutex_unlock(&s->mu);
     if (strncmp(path, "/watch", 6) == 0) {
         /* Chunked lines, then hold the stream open until the client goes. */
@@ -203,7 +188,7 @@ static int answer(struct server *s, SSL *ssl, const char *req)
                            "Transfer-Encoding: chunked\r\n\r\n"
                            "6\r\nline1\n\r\n"
                            "c\r\nline2\nline3\n\r\n");
-        while (!s->stop) {
+        while (!fake_listener_stopping(&s->l)) {
             char b[64];
             if (read_wait(s, ssl, b, sizeof(b)) <= 0)
                 break;
@@ -237,7 +222,7 @@ static void serve_conn(struct server *s, int fd)
     assert_non_null(ssl);
     SSL_set_fd(ssl, fd);
     int ok;
-    while ((ok = SSL_accept(ssl)) != 1 && !s->stop) {
+    while ((ok = SSL_accept(ssl)) != 1 && !fake_listener_stopping(&s->l)) {
         int e = SSL_get_error(ssl, ok); /* sit out receive timeouts (slow under valgrind) */
         if (!(e == SSL_ERROR_WANT_READ ||
               (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK))))
@@ -268,32 +253,20 @@ out:
     SSL_free(ssl);
 }
 
-static void *serve(void *arg)
+static void serve(void *arg, int fd)
 {
     struct server *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {s->fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        struct timeval tv = {0, 200 * 1000};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* so stop is noticed */
-        pthread_mutex_lock(&s->mu);
-        s->connections++;
-        pthread_mutex_unlock(&s->mu);
-        serve_conn(s, fd);
-        close(fd);
-    }
-    return NULL;
+    struct timeval tv = {0, 200 * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* so stop is noticed */
+    pthread_mutex_lock(&s->mu);
+    s->connections++;
+    pthread_mutex_unlock(&s->mu);
+    serve_conn(s, fd);
 }
 
 static struct server *server_start(int require_client_cert)
 {
     struct server *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    socklen_t alen = sizeof(a);
     assert_non_null(s);
     s->ctx = SSL_CTX_new(TLS_server_method());
     assert_non_null(s->ctx);
@@ -304,23 +277,15 @@ static struct server *server_start(int require_client_cert)
         assert_int_equal(X509_STORE_add_cert(SSL_CTX_get_cert_store(s->ctx), pki.ca), 1);
         SSL_CTX_set_verify(s->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     }
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+    fake_listener_start(&s->l, serve, s);
+    s->port = s->l.port;
     return s;
 }
 
 static void server_stop(struct server *s)
 {
-    s->stop = 1;
-    assert_int_equal(pthread_join(s->th, NULL), 0);
-    close(s->fd);
+    fake_listener_stop(&s->l);
     SSL_CTX_free(s->ctx);
     pthread_mutex_destroy(&s->mu);
     free(s);

@@ -9,19 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "fake_http.h"
+#include "fake_kube.h"
 #include "kube/client.h"
 #include "kube/informer.h"
 
@@ -40,46 +35,22 @@ struct reply {
 };
 
 struct server {
-    int fd, port;
-    pthread_t th;
+    struct fake_listener l;
+    int port;
     const struct reply *script;
     int nscript;
     pthread_mutex_t mu;
     int served;
     char requests[MAX_SCRIPT + 8][256];
-    atomic_int stop;
 };
 
-static void sleep_ms(long ms)
+static void serve_one(void *arg, int fd)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
+    struct server *s = arg;
+    char req[8192], head[256];
 
-static void write_all(int fd, const char *s, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return; /* the client went away: fine for a test server */
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void serve_one(struct server *s, int fd)
-{
-    char req[8192] = "", head[256];
-    size_t len = 0;
-
-    while (!strstr(req, "\r\n\r\n")) { /* GETs only: no body to read */
-        ssize_t r = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-        if (r <= 0 || len + (size_t)r >= sizeof(req) - 1)
-            return;
-        len += (size_t)r;
-        req[len] = '\0';
-    }
+    if (fake_read_request(fd, req, sizeof(req)) != 0) /* GETs only: no body */
+        return;
     pthread_mutex_lock(&s->mu);
     int i = s->served++;
     const char *path = strchr(req, ' ') ? strchr(req, ' ') + 1 : req;
@@ -88,18 +59,13 @@ static void serve_one(struct server *s, int fd)
     pthread_mutex_unlock(&s->mu);
     if (i >= s->nscript) { /* exhausted: an idle watch until the client hangs up */
         static const char idle[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n";
-        write_all(fd, idle, strlen(idle));
-        while (!atomic_load(&s->stop)) {
-            struct pollfd p = {fd, POLLIN, 0};
-            char b[64];
-            if (poll(&p, 1, 50) > 0 && recv(fd, b, sizeof(b), 0) <= 0)
-                break;
-        }
+        fake_write_all(fd, idle, strlen(idle));
+        fake_hold_open(&s->l, fd);
         return;
     }
     const struct reply *r = &s->script[i];
     if (r->delay_ms)
-        sleep_ms(r->delay_ms);
+        fake_sleep_ms(r->delay_ms);
     if (r->mode == REPLY)
         snprintf(head, sizeof(head),
                  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
@@ -108,52 +74,26 @@ static void serve_one(struct server *s, int fd)
     else
         snprintf(head, sizeof(head),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
-    write_all(fd, head, strlen(head));
-    write_all(fd, r->body, strlen(r->body));
-}
-
-static void *serve(void *arg)
-{
-    struct server *s = arg;
-    while (!atomic_load(&s->stop)) {
-        struct pollfd p = {s->fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve_one(s, fd);
-        close(fd);
-    }
-    return NULL;
+    fake_write_all(fd, head, strlen(head));
+    fake_write_all(fd, r->body, strlen(r->body));
 }
 
 static struct server *server_start(const struct reply *script, int n)
 {
     struct server *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    socklen_t alen = sizeof(a);
     assert_non_null(s);
     assert_true(n <= MAX_SCRIPT);
     s->script = script;
     s->nscript = n;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+    fake_listener_start(&s->l, serve_one, s);
+    s->port = s->l.port;
     return s;
 }
 
 static void server_stop(struct server *s)
 {
-    atomic_store(&s->stop, 1);
-    assert_int_equal(pthread_join(s->th, NULL), 0);
-    close(s->fd);
+    fake_listener_stop(&s->l);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -164,23 +104,6 @@ static int served(struct server *s)
     int n = s->served;
     pthread_mutex_unlock(&s->mu);
     return n;
-}
-
-static struct krc_client *client_of(int port)
-{
-    struct krc_kubeconfig cfg;
-    struct krc_client *c = NULL;
-    struct krc_error err = {0, ""};
-    char url[64];
-    memset(&cfg, 0, sizeof(cfg));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-    cfg.server = strdup(url);
-    cfg.namespace = strdup("default");
-    struct krc_client_options opts = {.qps = -1, .request_timeout_ms = 5000, .max_retries = -1};
-    if (krc_client_new(&cfg, &opts, &c, &err) != 0)
-        fail_msg("client: %s", err.msg);
-    krc_kubeconfig_free(&cfg);
-    return c;
 }
 
 /* ---- handlers that log what they are told ---- */
@@ -253,7 +176,7 @@ static struct krc_informer *informer_on(struct krc_client *c, struct log *l, lon
 static void wait_served(struct server *s, int n)
 {
     for (int i = 0; i < 500 && served(s) < n; i++)
-        sleep_ms(10);
+        fake_sleep_ms(10);
     if (served(s) < n)
         fail_msg("%d requests served, expected %d", served(s), n);
 }
@@ -304,14 +227,14 @@ static void test_list_watch_relist_cycle(void **state)
         "/api/v1/namespaces/ns/configmaps?watch=true&labelSelector=app%3Dx&resourceVersion=30&",
     };
     struct server *s = server_start(script, sizeof(script) / sizeof(script[0]));
-    struct krc_client *c = client_of(s->port);
+    struct krc_client *c = fake_kube_client(s->port, NULL, 5000, -1);
     struct log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct krc_informer *inf = informer_on(c, &l, 0);
     struct krc_informer_stats st;
 
     assert_int_equal(krc_informer_wait_synced(inf, 5000), 0);
     wait_served(s, 9); /* the last is the idle watch from 30 */
-    sleep_ms(50);
+    fake_sleep_ms(50);
     krc_informer_stats(inf, &st);
     krc_informer_stop(inf);
 
@@ -347,7 +270,7 @@ static void test_failed_list_is_retried_with_backoff(void **state)
         {REPLY, 200, LIST("5", "", CM("a", "1")), 0},
     };
     struct server *s = server_start(script, 3);
-    struct krc_client *c = client_of(s->port);
+    struct krc_client *c = fake_kube_client(s->port, NULL, 5000, -1);
     struct log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct krc_informer *inf = informer_on(c, &l, 0);
     struct krc_informer_stats st;
@@ -372,13 +295,13 @@ static void test_resync_redelivers_every_object(void **state)
         {STREAM_END, 200, "", 1100},
     };
     struct server *s = server_start(script, 3);
-    struct krc_client *c = client_of(s->port);
+    struct krc_client *c = fake_kube_client(s->port, NULL, 5000, -1);
     struct log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct krc_informer *inf = informer_on(c, &l, 200);
 
     assert_int_equal(krc_informer_wait_synced(inf, 5000), 0);
     wait_served(s, 4);
-    sleep_ms(100);
+    fake_sleep_ms(100);
     krc_informer_stop(inf);
     assert_true(l.resyncs >= 4); /* two objects, at least twice */
     assert_int_equal(l.resyncs % 2, 0);
@@ -395,7 +318,7 @@ static void test_stop_ends_an_idle_watch_promptly(void **state)
     (void)state;
     static const struct reply script[] = {{REPLY, 200, LIST("5", "", ""), 0}};
     struct server *s = server_start(script, 1);
-    struct krc_client *c = client_of(s->port);
+    struct krc_client *c = fake_kube_client(s->port, NULL, 5000, -1);
     struct log l = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct krc_informer *inf = informer_on(c, &l, 0);
     struct timespec t0, t1;
@@ -422,7 +345,7 @@ static void test_bad_options_are_rejected(void **state)
 {
     (void)state;
     static const char *const nested[] = {"status", "status.phase"};
-    struct krc_client *c = client_of(1);
+    struct krc_client *c = fake_kube_client(1, NULL, 5000, -1);
     struct krc_informer *inf = (void *)1;
     struct krc_error err;
     struct krc_informer_options o = {.resource = KRC_RESOURCE("", "v1", "pods", 1)};

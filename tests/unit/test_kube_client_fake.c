@@ -8,18 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "fake_http.h"
+#include "fake_kube.h"
 #include "kube/client.h"
 
 enum { MAX_SCRIPT = 16, REQ_MAX = 64 * 1024 };
@@ -41,8 +37,8 @@ struct fake_reply {
 };
 
 struct fake_server {
-    int fd, port;
-    pthread_t th;
+    struct fake_listener l;
+    int port;
     struct fake_reply script[MAX_SCRIPT];
     int nscript;
     pthread_mutex_t mu;
@@ -50,15 +46,7 @@ struct fake_server {
     char requests[MAX_SCRIPT][128]; /* "METHOD /path?query" */
     char auth[MAX_SCRIPT][128];     /* Authorization header */
     char ctype[MAX_SCRIPT][64];     /* Content-Type header */
-    volatile int stop;
 };
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
 
 static int64_t now_ms(void)
 {
@@ -67,62 +55,11 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_all(int fd, const char *s, size_t n)
+static void serve_one(void *arg, int fd)
 {
-    while (n > 0) {
-        ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return; /* the client went away: fine for a test server */
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
-static void header_value(const char *req, const char *name, char *out, size_t size)
-{
-    out[0] = '\0';
-    const char *p = strstr(req, name); /* curl writes these names in this case */
-    if (!p)
-        return;
-    p += strlen(name);
-    while (*p == ' ')
-        p++;
-    size_t n = strcspn(p, "\r\n");
-    snprintf(out, size, "%.*s", (int)(n < size ? n : size - 1), p);
-}
-
-/* Reads one request (headers and a Content-Length body) into buf. */
-static int read_request(int fd, char *buf, size_t size)
-{
-    size_t len = 0;
-    char *end = NULL;
-    while (!end) {
-        if (len + 1 >= size)
-            return -1;
-        ssize_t r = recv(fd, buf + len, size - 1 - len, 0);
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        buf[len] = '\0';
-        end = strstr(buf, "\r\n\r\n");
-    }
-    char cl[32];
-    header_value(buf, "\r\nContent-Length:", cl, sizeof(cl));
-    size_t want = (size_t)(end + 4 - buf) + (size_t)atol(cl);
-    while (len < want && len + 1 < size) {
-        ssize_t r = recv(fd, buf + len, size - 1 - len, 0);
-        if (r <= 0)
-            return -1;
-        len += (size_t)r;
-        buf[len] = '\0';
-    }
-    return 0;
-}
-
-static void serve_one(struct fake_server *s, int fd)
-{
+    struct fake_server *s = arg;
     static char req[REQ_MAX];
-    if (read_request(fd, req, sizeof(req)) != 0)
+    if (fake_read_request(fd, req, sizeof(req)) != 0)
         return;
     pthread_mutex_lock(&s->mu);
     int i = s->served < MAX_SCRIPT ? s->served : MAX_SCRIPT - 1;
@@ -130,8 +67,8 @@ static void serve_one(struct fake_server *s, int fd)
     const char *sp = memchr(req, ' ', n);
     const char *sp2 = sp ? memchr(sp + 1, ' ', n - (size_t)(sp + 1 - req)) : NULL;
     snprintf(s->requests[i], sizeof(s->requests[i]), "%.*s", (int)(sp2 ? sp2 - req : (long)n), req);
-    header_value(req, "\r\nAuthorization:", s->auth[i], sizeof(s->auth[i]));
-    header_value(req, "\r\nContent-Type:", s->ctype[i], sizeof(s->ctype[i]));
+    fake_header_value(req, "\r\nAuthorization:", s->auth[i], sizeof(s->auth[i]));
+    fake_header_value(req, "\r\nContent-Type:", s->ctype[i], sizeof(s->ctype[i]));
     struct fake_reply r = s->served < s->nscript
                               ? s->script[s->served]
                               : (struct fake_reply){REPLY, 500, NULL, "script exhausted", 0};
@@ -139,7 +76,7 @@ static void serve_one(struct fake_server *s, int fd)
     pthread_mutex_unlock(&s->mu);
 
     if (r.delay_ms)
-        sleep_ms(r.delay_ms);
+        fake_sleep_ms(r.delay_ms);
     if (r.mode == DROP)
         return;
     char head[512];
@@ -152,84 +89,37 @@ static void serve_one(struct fake_server *s, int fd)
     else
         snprintf(head, sizeof(head),
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n");
-    write_all(fd, head, strlen(head));
-    write_all(fd, body, strlen(body));
-    if (r.mode == STREAM) {
-        /* Hold the stream open until the client hangs up (or the test ends). */
-        while (!s->stop) {
-            struct pollfd p = {fd, POLLIN, 0};
-            char b[64];
-            if (poll(&p, 1, 50) > 0 && recv(fd, b, sizeof(b), 0) <= 0)
-                break;
-        }
-    }
-}
-
-static void *serve(void *arg)
-{
-    struct fake_server *s = arg;
-    while (!s->stop) {
-        struct pollfd p = {s->fd, POLLIN, 0};
-        if (poll(&p, 1, 50) <= 0)
-            continue;
-        int fd = accept(s->fd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        serve_one(s, fd);
-        close(fd);
-    }
-    return NULL;
+    fake_write_all(fd, head, strlen(head));
+    fake_write_all(fd, body, strlen(body));
+    if (r.mode == STREAM)
+        fake_hold_open(&s->l, fd); /* until the client hangs up (or the test ends) */
 }
 
 static struct fake_server *fake_start(const struct fake_reply *script, int n)
 {
     struct fake_server *s = calloc(1, sizeof(*s));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    socklen_t alen = sizeof(a);
     assert_non_null(s);
     assert_true(n <= MAX_SCRIPT);
     if (n)
         memcpy(s->script, script, (size_t)n * sizeof(*script));
     s->nscript = n;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(s->fd >= 0);
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    assert_int_equal(listen(s->fd, 16), 0);
-    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &alen), 0);
-    s->port = ntohs(a.sin_port);
     assert_int_equal(pthread_mutex_init(&s->mu, NULL), 0);
-    assert_int_equal(pthread_create(&s->th, NULL, serve, s), 0);
+    fake_listener_start(&s->l, serve_one, s);
+    s->port = s->l.port;
     return s;
 }
 
 static void fake_stop(struct fake_server *s)
 {
-    s->stop = 1;
-    assert_int_equal(pthread_join(s->th, NULL), 0);
-    close(s->fd);
+    fake_listener_stop(&s->l);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
-/* A client of http://127.0.0.1:port with a static token and fast defaults. */
+/* A client of http://127.0.0.1:port with the static token the tests look for. */
 static struct krc_client *fake_client(int port, long timeout_ms, int max_retries)
 {
-    struct krc_kubeconfig cfg;
-    struct krc_client *c = NULL;
-    struct krc_error err = {0, ""};
-    char url[64];
-    memset(&cfg, 0, sizeof(cfg));
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
-    cfg.server = strdup(url);
-    cfg.token = strdup("static-secret-token");
-    cfg.namespace = strdup("default");
-    struct krc_client_options opts = {
-        .qps = -1, .request_timeout_ms = timeout_ms, .max_retries = max_retries};
-    if (krc_client_new(&cfg, &opts, &c, &err) != 0)
-        fail_msg("client: %s", err.msg);
-    krc_kubeconfig_free(&cfg);
-    return c;
+    return fake_kube_client(port, "static-secret-token", timeout_ms, max_retries);
 }
 
 static const struct krc_resource configmaps = {"", "v1", "configmaps", 1};

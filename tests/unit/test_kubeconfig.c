@@ -75,6 +75,14 @@ static void load_path(const char *path, const char *context, struct krc_kubeconf
         fail_msg("load %s: %s", path, err.msg);
 }
 
+/* Loads one file that must fail with want; the message is left in err. */
+static void load_fails(const char *path, int want, struct krc_error *err)
+{
+    struct krc_kubeconfig cfg;
+    struct krc_kubeconfig_options opts = {.path = path};
+    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, err), want);
+}
+
 static void test_current_context_selects_cluster_user_and_namespace(void **state)
 {
     (void)state;
@@ -187,8 +195,7 @@ static void test_missing_current_context_is_reported(void **state)
     char p[PATH_MAX];
     struct krc_kubeconfig cfg;
     struct krc_error err = {0, ""};
-    struct krc_kubeconfig_options opts = {.path = data("no-current-context.yaml", p, sizeof(p))};
-    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, &err), KRC_EINVAL);
+    load_fails(data("no-current-context.yaml", p, sizeof(p)), KRC_EINVAL, &err);
     assert_non_null(strstr(err.msg, "current-context is not set"));
     assert_non_null(strstr(err.msg, "no-current-context.yaml"));
     /* An explicit context makes the same file usable. */
@@ -201,10 +208,8 @@ static void test_malformed_yaml_reports_file_and_line(void **state)
 {
     (void)state;
     char p[PATH_MAX];
-    struct krc_kubeconfig cfg;
     struct krc_error err = {0, ""};
-    struct krc_kubeconfig_options opts = {.path = data("malformed.yaml", p, sizeof(p))};
-    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, &err), KRC_EINVAL);
+    load_fails(data("malformed.yaml", p, sizeof(p)), KRC_EINVAL, &err);
     assert_non_null(strstr(err.msg, "malformed.yaml:"));
     assert_non_null(strstr(err.msg, "malformed YAML"));
     /* The string left open on line 6 runs to the end of the file (line 8): both are named. */
@@ -216,11 +221,9 @@ static void test_missing_explicit_file_is_not_found(void **state)
 {
     (void)state;
     char p[PATH_MAX];
-    struct krc_kubeconfig cfg;
     struct krc_error err = {0, ""};
     snprintf(p, sizeof(p), "%s/nope.yaml", tmpdir);
-    struct krc_kubeconfig_options opts = {.path = p};
-    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, &err), KRC_ENOTFOUND);
+    load_fails(p, KRC_ENOTFOUND, &err);
     assert_non_null(strstr(err.msg, "nope.yaml"));
 }
 
@@ -395,11 +398,8 @@ static void test_empty_file_is_an_empty_config(void **state)
 {
     (void)state;
     char p[PATH_MAX];
-    struct krc_kubeconfig cfg;
     struct krc_error err = {0, ""};
-    write_tmp("empty.yaml", "# nothing here\n", p, sizeof(p));
-    struct krc_kubeconfig_options opts = {.path = p};
-    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, &err), KRC_EINVAL);
+    load_fails(write_tmp("empty.yaml", "# nothing here\n", p, sizeof(p)), KRC_EINVAL, &err);
     assert_non_null(strstr(err.msg, "current-context is not set"));
 }
 
@@ -407,7 +407,6 @@ static void test_secrets_never_appear_in_errors(void **state)
 {
     (void)state;
     char p[PATH_MAX];
-    struct krc_kubeconfig cfg;
     struct krc_error err = {0, ""};
     write_tmp("secret.yaml",
               "current-context: x\n"
@@ -418,8 +417,7 @@ static void test_secrets_never_appear_in_errors(void **state)
               "- name: x\n"
               "  context: {cluster: ghost, user: u}\n",
               p, sizeof(p));
-    struct krc_kubeconfig_options opts = {.path = p};
-    assert_int_equal(krc_kubeconfig_load(&cfg, &opts, &err), KRC_EINVAL);
+    load_fails(p, KRC_EINVAL, &err);
     assert_null(strstr(err.msg, "SUPERSECRET"));
 }
 

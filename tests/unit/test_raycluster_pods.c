@@ -59,18 +59,6 @@ static void built_free(struct built *b)
     json_decref(b->doc);
 }
 
-static void assert_json(const json_t *v, const char *want)
-{
-    char *got = tu_dump(v);
-    json_t *w = tu_json(want);
-    char *norm = tu_dump(w);
-    if (!got || strcmp(got, norm) != 0)
-        fail_msg("\n got  %s\n want %s", got ? got : "(null)", norm);
-    free(got);
-    free(norm);
-    json_decref(w);
-}
-
 static json_t *ray_container(const json_t *pod)
 {
     return kobj_container(kobj_obj(pod, "spec"), 0);
@@ -92,26 +80,26 @@ static void test_head_pod_of_minimal_cluster(void **state)
     assert_string_equal(kobj_str(meta, "generateName"), "raycluster-sample-head-");
     assert_null(kobj_str(meta, "name"));
     assert_string_equal(kobj_str(meta, "namespace"), "default");
-    assert_json(kobj_obj(meta, "labels"),
-                "{\"ray.io/is-ray-node\": \"yes\", \"ray.io/cluster\": \"raycluster-sample\", "
-                "\"ray.io/node-type\": \"head\", \"ray.io/group\": \"headgroup\", "
-                "\"ray.io/identifier\": \"raycluster-sample-head\", \"app.kubernetes.io/name\": "
-                "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\"}");
-    assert_json(kobj_obj(meta, "annotations"),
-                "{\"ray.io/ft-enabled\": \"false\", \"ray.io/upgrade-strategy-recreate-hash\": "
-                "\"HASH\", \"ray.io/kuberay-version\": \"v9.9.9\"}");
-    assert_json(kobj_arr(meta, "ownerReferences"),
-                "[{\"apiVersion\": \"ray.io/v1\", \"kind\": \"RayCluster\", \"name\": "
-                "\"raycluster-sample\", \"uid\": \"0b5c8a52-1111-4c0e-9f3a-5d2c1e7f9a01\", "
-                "\"controller\": true, \"blockOwnerDeletion\": true}]");
+    tu_assert_json(kobj_obj(meta, "labels"),
+                   "{\"ray.io/is-ray-node\": \"yes\", \"ray.io/cluster\": \"raycluster-sample\", "
+                   "\"ray.io/node-type\": \"head\", \"ray.io/group\": \"headgroup\", "
+                   "\"ray.io/identifier\": \"raycluster-sample-head\", \"app.kubernetes.io/name\": "
+                   "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\"}");
+    tu_assert_json(kobj_obj(meta, "annotations"),
+                   "{\"ray.io/ft-enabled\": \"false\", \"ray.io/upgrade-strategy-recreate-hash\": "
+                   "\"HASH\", \"ray.io/kuberay-version\": \"v9.9.9\"}");
+    tu_assert_json(kobj_arr(meta, "ownerReferences"),
+                   "[{\"apiVersion\": \"ray.io/v1\", \"kind\": \"RayCluster\", \"name\": "
+                   "\"raycluster-sample\", \"uid\": \"0b5c8a52-1111-4c0e-9f3a-5d2c1e7f9a01\", "
+                   "\"controller\": true, \"blockOwnerDeletion\": true}]");
     json_t *spec = kobj_obj(pod, "spec");
     assert_null(json_object_get(spec, "restartPolicy"));
     assert_null(json_object_get(spec, "serviceAccountName"));
     assert_null(json_object_get(spec, "initContainers"));
     json_t *ray = ray_container(pod);
-    assert_json(kobj_arr(ray, "command"), "[\"/bin/bash\", \"-c\", \"--\"]");
-    assert_json(kobj_arr(ray, "args"), "[\"" ULIMIT HEAD_START "\"]");
-    assert_json(kobj_arr(ray, "ports"), "[{\"name\": \"metrics\", \"containerPort\": 8080}]");
+    tu_assert_json(kobj_arr(ray, "command"), "[\"/bin/bash\", \"-c\", \"--\"]");
+    tu_assert_json(kobj_arr(ray, "args"), "[\"" ULIMIT HEAD_START "\"]");
+    tu_assert_json(kobj_arr(ray, "ports"), "[{\"name\": \"metrics\", \"containerPort\": 8080}]");
     char names[1024];
     assert_string_equal(
         tu_env_names(ray, names, sizeof(names)),
@@ -119,30 +107,31 @@ static void test_head_pod_of_minimal_cluster(void **state)
         "RAY_CLOUD_INSTANCE_ID,RAY_NODE_TYPE_NAME,KUBERAY_GEN_RAY_START_CMD,RAY_PORT,"
         "RAY_ADDRESS,RAY_USAGE_STATS_KUBERAY_IN_USE,RAY_USAGE_STATS_EXTRA_TAGS,"
         "RAY_DASHBOARD_ENABLE_K8S_DISK_USAGE");
-    assert_json(kobj_env_find(ray, "RAY_CLUSTER_NAME"),
-                "{\"name\": \"RAY_CLUSTER_NAME\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": "
-                "\"metadata.labels['ray.io/cluster']\"}}}");
-    assert_json(kobj_env_find(ray, "RAY_NODE_TYPE_NAME"),
-                "{\"name\": \"RAY_NODE_TYPE_NAME\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": "
-                "\"metadata.labels['ray.io/group']\"}}}");
+    tu_assert_json(kobj_env_find(ray, "RAY_CLUSTER_NAME"),
+                   "{\"name\": \"RAY_CLUSTER_NAME\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": "
+                   "\"metadata.labels['ray.io/cluster']\"}}}");
+    tu_assert_json(
+        kobj_env_find(ray, "RAY_NODE_TYPE_NAME"),
+        "{\"name\": \"RAY_NODE_TYPE_NAME\", \"valueFrom\": {\"fieldRef\": {\"fieldPath\": "
+        "\"metadata.labels['ray.io/group']\"}}}");
     assert_string_equal(tu_env_value(ray, "KUBERAY_GEN_RAY_START_CMD"), HEAD_START);
     assert_string_equal(tu_env_value(ray, "RAY_PORT"), "6379");
     assert_string_equal(tu_env_value(ray, "RAY_ADDRESS"), "127.0.0.1:6379");
     assert_string_equal(tu_env_value(ray, "RAY_USAGE_STATS_EXTRA_TAGS"),
                         "kuberay_version=v9.9.9;kuberay_crd=RayCluster");
-    assert_json(kobj_arr(spec, "volumes"),
-                "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", "
-                "\"sizeLimit\": \"1Gi\"}}]");
-    assert_json(kobj_arr(ray, "volumeMounts"),
-                "[{\"name\": \"shared-mem\", \"mountPath\": \"/dev/shm\"}]");
-    assert_json(json_object_get(ray, "livenessProbe"),
-                "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" HEAD_PROBE "\"]}, "
-                "\"initialDelaySeconds\": 30, \"timeoutSeconds\": 5, \"periodSeconds\": 5, "
-                "\"successThreshold\": 1, \"failureThreshold\": 120}");
-    assert_json(json_object_get(ray, "readinessProbe"),
-                "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" HEAD_PROBE "\"]}, "
-                "\"initialDelaySeconds\": 10, \"timeoutSeconds\": 5, \"periodSeconds\": 5, "
-                "\"successThreshold\": 1, \"failureThreshold\": 10}");
+    tu_assert_json(kobj_arr(spec, "volumes"),
+                   "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", "
+                   "\"sizeLimit\": \"1Gi\"}}]");
+    tu_assert_json(kobj_arr(ray, "volumeMounts"),
+                   "[{\"name\": \"shared-mem\", \"mountPath\": \"/dev/shm\"}]");
+    tu_assert_json(json_object_get(ray, "livenessProbe"),
+                   "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" HEAD_PROBE "\"]}, "
+                   "\"initialDelaySeconds\": 30, \"timeoutSeconds\": 5, \"periodSeconds\": 5, "
+                   "\"successThreshold\": 1, \"failureThreshold\": 120}");
+    tu_assert_json(json_object_get(ray, "readinessProbe"),
+                   "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" HEAD_PROBE "\"]}, "
+                   "\"initialDelaySeconds\": 10, \"timeoutSeconds\": 5, \"periodSeconds\": 5, "
+                   "\"successThreshold\": 1, \"failureThreshold\": 10}");
     built_free(&b);
     json_decref(defaults);
 }
@@ -169,8 +158,8 @@ static void test_http_probes_from_ray_2_53(void **state)
         if ((json_object_get(lp, "httpGet") != NULL) != cases[i].http)
             fail_msg("%s: httpGet=%d", cases[i].version, !cases[i].http);
         if (cases[i].http)
-            assert_json(json_object_get(lp, "httpGet"),
-                        "{\"path\": \"/api/healthz\", \"port\": 52365}");
+            tu_assert_json(json_object_get(lp, "httpGet"),
+                           "{\"path\": \"/api/healthz\", \"port\": 52365}");
         built_free(&b);
     }
 }
@@ -197,7 +186,7 @@ static void test_autoscaler_sidecar_and_head_changes(void **state)
         "--dashboard-host=0.0.0.0  --memory=1073741824  --metrics-export-port=8080  "
         "--no-monitor  --num-cpus=1 ");
     json_t *ac = kobj_container(spec, 1);
-    assert_json(
+    tu_assert_json(
         ac, "{\"name\": \"autoscaler\", \"image\": \"repo/image:custom\", \"imagePullPolicy\": "
             "\"IfNotPresent\", \"command\": [\"/bin/bash\", \"-c\", \"--\"], \"args\": [\"ray "
             "kuberay-autoscaler --cluster-name $(RAY_CLUSTER_NAME) --cluster-namespace "
@@ -212,10 +201,11 @@ static void test_autoscaler_sidecar_and_head_changes(void **state)
             "$(RAY_CLUSTER_NAMESPACE)\"}], \"resources\": {\"limits\": {\"cpu\": \"500m\", "
             "\"memory\": \"512Mi\"}, \"requests\": {\"cpu\": \"500m\", \"memory\": \"512Mi\"}}, "
             "\"volumeMounts\": [{\"name\": \"ray-logs\", \"mountPath\": \"/tmp/ray\"}]}");
-    assert_json(kobj_arr(spec, "volumes"),
-                "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", \"sizeLimit\": "
-                "\"1Gi\"}}, {\"name\": \"ray-logs\", \"emptyDir\": {}}]");
-    assert_json(
+    tu_assert_json(
+        kobj_arr(spec, "volumes"),
+        "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", \"sizeLimit\": "
+        "\"1Gi\"}}, {\"name\": \"ray-logs\", \"emptyDir\": {}}]");
+    tu_assert_json(
         kobj_arr(ray, "volumeMounts"),
         "[{\"name\": \"shared-mem\", \"mountPath\": \"/dev/shm\"}, {\"name\": \"ray-logs\", "
         "\"mountPath\": \"/tmp/ray\"}]");
@@ -244,15 +234,15 @@ static void test_autoscaler_options_and_v2(void **state)
     assert_string_equal(kobj_str(spec, "serviceAccountName"), "my-sa");
     assert_string_equal(tu_env_value(ray_container(b.pod), "RAY_enable_autoscaler_v2"), "true");
     assert_string_equal(kobj_str(ac, "image"), "my/autoscaler:1");
-    assert_json(kobj_arr(ac, "args"), "[\"custom; $KUBERAY_GEN_AUTOSCALER_START_CMD\"]");
-    assert_json(kobj_obj(ac, "securityContext"), "{}");
+    tu_assert_json(kobj_arr(ac, "args"), "[\"custom; $KUBERAY_GEN_AUTOSCALER_START_CMD\"]");
+    tu_assert_json(kobj_obj(ac, "securityContext"), "{}");
     char names[512];
     assert_string_equal(tu_env_names(ac, names, sizeof(names)),
                         "RAY_CLUSTER_NAME,RAY_CLUSTER_NAMESPACE,RAY_HEAD_POD_NAME,KUBERAY_CRD_VER,"
                         "KUBERAY_GEN_AUTOSCALER_START_CMD,EXTRA");
-    assert_json(kobj_arr(ac, "volumeMounts"),
-                "[{\"name\": \"tls\", \"mountPath\": \"/tls\"}, {\"name\": \"ray-logs\", "
-                "\"mountPath\": \"/tmp/ray\"}]");
+    tu_assert_json(kobj_arr(ac, "volumeMounts"),
+                   "[{\"name\": \"tls\", \"mountPath\": \"/tls\"}, {\"name\": \"ray-logs\", "
+                   "\"mountPath\": \"/tmp/ray\"}]");
     /* the user's `num-cpus: "0"` wins over the container's CPU limit */
     assert_non_null(
         strstr(tu_env_value(ray_container(b.pod), "KUBERAY_GEN_RAY_START_CMD"), " --num-cpus=0 "));
@@ -275,18 +265,19 @@ static void test_worker_pod_of_gpu_group(void **state)
     json_t *meta = kobj_obj(pod, "metadata");
     assert_string_equal(kobj_str(meta, "generateName"), "raycluster-sample-small-group-worker-");
     assert_null(json_object_get(meta, "annotations"));
-    assert_json(kobj_obj(meta, "labels"),
-                "{\"ray.io/is-ray-node\": \"yes\", \"ray.io/cluster\": \"raycluster-sample\", "
-                "\"ray.io/node-type\": \"worker\", \"ray.io/group\": \"small-group\", "
-                "\"ray.io/identifier\": \"raycluster-sample-worker\", \"app.kubernetes.io/name\": "
-                "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\", "
-                "\"ray.io/worker-group-replica-index\": \"2\"}");
+    tu_assert_json(
+        kobj_obj(meta, "labels"),
+        "{\"ray.io/is-ray-node\": \"yes\", \"ray.io/cluster\": \"raycluster-sample\", "
+        "\"ray.io/node-type\": \"worker\", \"ray.io/group\": \"small-group\", "
+        "\"ray.io/identifier\": \"raycluster-sample-worker\", \"app.kubernetes.io/name\": "
+        "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\", "
+        "\"ray.io/worker-group-replica-index\": \"2\"}");
     json_t *spec = kobj_obj(pod, "spec");
     json_t *ic = json_array_get(kobj_arr(spec, "initContainers"), 0);
     assert_int_equal(json_array_size(kobj_arr(spec, "initContainers")), 1);
     assert_string_equal(kobj_str(ic, "name"), "wait-gcs-ready");
     assert_string_equal(kobj_str(ic, "image"), "repo/image:custom");
-    assert_json(kobj_arr(ic, "command"), "[\"/bin/bash\", \"-c\", \"--\"]");
+    tu_assert_json(kobj_arr(ic, "command"), "[\"/bin/bash\", \"-c\", \"--\"]");
     const char *script = json_string_value(json_array_get(kobj_arr(ic, "args"), 0));
     assert_non_null(strstr(script, "ray health-check --address " FQDN ":6379 > /dev/null 2>&1"));
     assert_non_null(strstr(script, "echo \"GCS is ready.\""));
@@ -295,13 +286,14 @@ static void test_worker_pod_of_gpu_group(void **state)
                        "troubleshooting, refer to the FAQ at "
                        "https://docs.ray.io/en/master/cluster/kubernetes/troubleshooting.html."));
     assert_non_null(strstr(script, "sleep 5"));
-    assert_json(kobj_arr(ic, "env"),
-                "[{\"name\": \"TEST_ENV_NAME\", \"value\": \"TEST_ENV_VALUE\"}, {\"name\": "
-                "\"FQ_RAY_IP\", \"value\": \"" FQDN "\"}, {\"name\": \"RAY_IP\", \"value\": "
-                "\"raycluster-sample-head-svc\"}]");
-    assert_json(kobj_obj(ic, "resources"),
-                "{\"limits\": {\"cpu\": \"200m\", \"memory\": \"256Mi\"}, \"requests\": {\"cpu\": "
-                "\"200m\", \"memory\": \"256Mi\"}}");
+    tu_assert_json(kobj_arr(ic, "env"),
+                   "[{\"name\": \"TEST_ENV_NAME\", \"value\": \"TEST_ENV_VALUE\"}, {\"name\": "
+                   "\"FQ_RAY_IP\", \"value\": \"" FQDN "\"}, {\"name\": \"RAY_IP\", \"value\": "
+                   "\"raycluster-sample-head-svc\"}]");
+    tu_assert_json(
+        kobj_obj(ic, "resources"),
+        "{\"limits\": {\"cpu\": \"200m\", \"memory\": \"256Mi\"}, \"requests\": {\"cpu\": "
+        "\"200m\", \"memory\": \"256Mi\"}}");
     json_t *ray = ray_container(pod);
     const char *start = "ray start  --address=" FQDN ":6379  --block  "
                         "--dashboard-agent-listen-port=52365  --memory=1073741824  "
@@ -318,17 +310,18 @@ static void test_worker_pod_of_gpu_group(void **state)
     assert_string_equal(tu_env_value(ray, "KUBERAY_GEN_RAY_START_CMD"), start);
     assert_string_equal(tu_env_value(ray, "RAY_ADDRESS"), FQDN ":6379");
     assert_string_equal(tu_env_value(ray, "RAY_IP"), "raycluster-sample-head-svc");
-    assert_json(json_object_get(ray, "livenessProbe"),
-                "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" WORKER_PROBE "\"]}, "
-                "\"initialDelaySeconds\": 30, \"timeoutSeconds\": 2, \"periodSeconds\": 5, "
-                "\"successThreshold\": 1, \"failureThreshold\": 120}");
-    assert_json(json_object_get(ray, "readinessProbe"),
-                "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" WORKER_PROBE "\"]}, "
-                "\"initialDelaySeconds\": 10, \"timeoutSeconds\": 2, \"periodSeconds\": 5, "
-                "\"successThreshold\": 1, \"failureThreshold\": 10}");
-    assert_json(kobj_arr(spec, "volumes"),
-                "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", \"sizeLimit\": "
-                "\"1Gi\"}}]");
+    tu_assert_json(json_object_get(ray, "livenessProbe"),
+                   "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" WORKER_PROBE "\"]}, "
+                   "\"initialDelaySeconds\": 30, \"timeoutSeconds\": 2, \"periodSeconds\": 5, "
+                   "\"successThreshold\": 1, \"failureThreshold\": 120}");
+    tu_assert_json(json_object_get(ray, "readinessProbe"),
+                   "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" WORKER_PROBE "\"]}, "
+                   "\"initialDelaySeconds\": 10, \"timeoutSeconds\": 2, \"periodSeconds\": 5, "
+                   "\"successThreshold\": 1, \"failureThreshold\": 10}");
+    tu_assert_json(
+        kobj_arr(spec, "volumes"),
+        "[{\"name\": \"shared-mem\", \"emptyDir\": {\"medium\": \"Memory\", \"sizeLimit\": "
+        "\"1Gi\"}}]");
     built_free(&b);
 }
 
@@ -408,9 +401,9 @@ static void test_overwrite_container_cmd_keeps_user_command(void **state)
     struct built b = {0};
     head_pod_of(&b, "overwrite-command.json", &o, NULL);
     json_t *ray = ray_container(b.pod);
-    assert_json(kobj_arr(ray, "command"), "[\"/bin/bash\", \"-lc\", \"--\"]");
-    assert_json(kobj_arr(ray, "args"),
-                "[\"ulimit -n 65536; echo head; $KUBERAY_GEN_RAY_START_CMD\"]");
+    tu_assert_json(kobj_arr(ray, "command"), "[\"/bin/bash\", \"-lc\", \"--\"]");
+    tu_assert_json(kobj_arr(ray, "args"),
+                   "[\"ulimit -n 65536; echo head; $KUBERAY_GEN_RAY_START_CMD\"]");
     assert_string_equal(
         kobj_str(kobj_path(b.pod, "metadata.annotations"), "ray.io/overwrite-container-cmd"),
         "true");
@@ -418,8 +411,8 @@ static void test_overwrite_container_cmd_keeps_user_command(void **state)
     json_decref(b.pod);
     worker_pod_of(&b, &o, 0, 0);
     ray = ray_container(b.pod);
-    assert_json(kobj_arr(ray, "args"),
-                "[\"ulimit -n 65536; echo worker; $KUBERAY_GEN_RAY_START_CMD\"]");
+    tu_assert_json(kobj_arr(ray, "args"),
+                   "[\"ulimit -n 65536; echo worker; $KUBERAY_GEN_RAY_START_CMD\"]");
     /* the init container is still injected */
     assert_string_equal(
         kobj_path_str(json_array_get(kobj_path(b.pod, "spec.initContainers"), 0), "name"),
@@ -442,13 +435,13 @@ static void test_command_containing_ray_start_is_kept(void **state)
     assert_int_equal(raycluster_build_head_pod(&b.rc, &o, NULL, &b.pod, &err), 0);
     json_t *ray = ray_container(b.pod);
     assert_null(json_object_get(ray, "command"));
-    assert_json(kobj_arr(ray, "args"), "[\"ray start --head --block\"]");
+    tu_assert_json(kobj_arr(ray, "args"), "[\"ray start --head --block\"]");
     json_decref(b.pod);
     raycluster_release(&b.rc);
     tu_set(b.doc, "spec.headGroupSpec.template.spec.containers.0.args", NULL);
     tu_parse(b.doc, &b.rc);
     assert_int_equal(raycluster_build_head_pod(&b.rc, &o, NULL, &b.pod, &err), 0);
-    assert_json(kobj_arr(ray_container(b.pod), "command"), "[\"/bin/bash\", \"-cl\", \"--\"]");
+    tu_assert_json(kobj_arr(ray_container(b.pod), "command"), "[\"/bin/bash\", \"-cl\", \"--\"]");
     built_free(&b);
 }
 
@@ -467,9 +460,9 @@ static void test_gcs_fault_tolerance_wiring(void **state)
     assert_string_equal(tu_env_value(ray, "RAY_external_storage_namespace"),
                         "a3f7e0c2-2222-4d1b-8e6f-0c9b8a7d6e5f");
     assert_string_equal(tu_env_value(ray, "RAY_REDIS_ADDRESS"), "redis:6379");
-    assert_json(kobj_env_find(ray, "REDIS_PASSWORD"),
-                "{\"name\": \"REDIS_PASSWORD\", \"valueFrom\": {\"secretKeyRef\": {\"name\": "
-                "\"redis-password-secret\", \"key\": \"password\"}}}");
+    tu_assert_json(kobj_env_find(ray, "REDIS_PASSWORD"),
+                   "{\"name\": \"REDIS_PASSWORD\", \"valueFrom\": {\"secretKeyRef\": {\"name\": "
+                   "\"redis-password-secret\", \"key\": \"password\"}}}");
     const char *cmd = tu_env_value(ray, "KUBERAY_GEN_RAY_START_CMD");
     assert_non_null(strstr(cmd, " --redis-password=$REDIS_PASSWORD "));
     assert_null(strstr(cmd, "redis-username"));
@@ -510,9 +503,9 @@ static void test_token_auth_env(void **state)
     head_pod_of(&b, "auth-token.json", &o, NULL);
     json_t *ray = ray_container(b.pod);
     assert_string_equal(tu_env_value(ray, "RAY_AUTH_MODE"), "token");
-    assert_json(kobj_env_find(ray, "RAY_AUTH_TOKEN"),
-                "{\"name\": \"RAY_AUTH_TOKEN\", \"valueFrom\": {\"secretKeyRef\": {\"name\": "
-                "\"raycluster-auth\", \"key\": \"auth_token\"}}}");
+    tu_assert_json(kobj_env_find(ray, "RAY_AUTH_TOKEN"),
+                   "{\"name\": \"RAY_AUTH_TOKEN\", \"valueFrom\": {\"secretKeyRef\": {\"name\": "
+                   "\"raycluster-auth\", \"key\": \"auth_token\"}}}");
     json_decref(b.pod);
     worker_pod_of(&b, &o, 0, 0);
     json_t *ic = json_array_get(kobj_path(b.pod, "spec.initContainers"), 0);
@@ -542,7 +535,7 @@ static void test_rayservice_created_cluster(void **state)
     worker_pod_of(&b, &o, 0, 0);
     ray = ray_container(b.pod);
     assert_string_equal(kobj_str(kobj_path(b.pod, "metadata.labels"), "ray.io/serve"), "true");
-    assert_json(
+    tu_assert_json(
         json_object_get(ray, "readinessProbe"),
         "{\"exec\": {\"command\": [\"bash\", \"-c\", \"" WORKER_PROBE
         " && wget --tries 1 -T 10 -q -O- http://localhost:8000/-/healthz | grep success\"]}, "

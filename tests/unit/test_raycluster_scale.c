@@ -41,19 +41,7 @@ static json_t *pods_with_workers(int n)
 
 static json_t *cluster(int replicas, int min, int max, bool autoscaling, const char *to_delete)
 {
-    json_t *doc = tu_load("gpu-worker.json");
-    char buf[32];
-    tu_set(doc, "metadata.name", "\"c\"");
-    if (replicas >= 0) {
-        snprintf(buf, sizeof(buf), "%d", replicas);
-        tu_set(doc, "spec.workerGroupSpecs.0.replicas", buf);
-    } else {
-        tu_set(doc, "spec.workerGroupSpecs.0.replicas", NULL);
-    }
-    snprintf(buf, sizeof(buf), "%d", min);
-    tu_set(doc, "spec.workerGroupSpecs.0.minReplicas", buf);
-    snprintf(buf, sizeof(buf), "%d", max);
-    tu_set(doc, "spec.workerGroupSpecs.0.maxReplicas", buf);
+    json_t *doc = tu_one_group_cluster(replicas, min, max);
     if (autoscaling)
         tu_set(doc, "spec.enableInTreeAutoscaling", "true");
     if (to_delete) {
@@ -143,6 +131,18 @@ static void expect_plan(const char *what, json_t *doc, json_t *pods,
     free(got);
 }
 
+/* Table row `row`: the plan for doc (freed here) with five running workers pod1..pod5. */
+static void expect_row_plan(size_t row, json_t *doc, const struct raycluster_opts *o,
+                            const char *want)
+{
+    json_t *pods = pods_with_workers(5);
+    char what[32];
+    snprintf(what, sizeof(what), "case %zu", row);
+    expect_plan(what, doc, pods, o, want);
+    json_decref(pods);
+    json_decref(doc);
+}
+
 static void test_workers_to_delete_table(void **state)
 {
     (void)state;
@@ -163,15 +163,10 @@ static void test_workers_to_delete_table(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_t *doc =
             cluster(cases[i].replicas, 0, 10000, cases[i].autoscaling, cases[i].to_delete);
-        json_t *pods = pods_with_workers(5);
         struct raycluster_opts o;
         raycluster_opts_default(&o);
         o.random_pod_delete = cases[i].random_delete;
-        char what[32];
-        snprintf(what, sizeof(what), "case %zu", i);
-        expect_plan(what, doc, pods, &o, cases[i].want);
-        json_decref(pods);
-        json_decref(doc);
+        expect_row_plan(i, doc, &o, cases[i].want);
     }
 }
 
@@ -197,15 +192,10 @@ static void test_clamping_table(void **state)
         char buf[16];
         snprintf(buf, sizeof(buf), "%d", cases[i].hosts);
         tu_set(doc, "spec.workerGroupSpecs.0.numOfHosts", buf);
-        json_t *pods = pods_with_workers(5);
         struct raycluster_opts o;
         raycluster_opts_default(&o);
         o.gates.multi_host_indexing = cases[i].indexing;
-        char what[32];
-        snprintf(what, sizeof(what), "case %zu", i);
-        expect_plan(what, doc, pods, &o, cases[i].want);
-        json_decref(pods);
-        json_decref(doc);
+        expect_row_plan(i, doc, &o, cases[i].want);
     }
 }
 

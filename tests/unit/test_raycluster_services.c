@@ -18,18 +18,6 @@
 #include "controller/raycluster_rbac.h"
 #include "controller/raycluster_service.h"
 
-static void assert_json(const json_t *v, const char *want)
-{
-    char *got = tu_dump(v);
-    json_t *w = tu_json(want);
-    char *norm = tu_dump(w);
-    if (!got || strcmp(got, norm) != 0)
-        fail_msg("\n got  %s\n want %s", got ? got : "(null)", norm);
-    free(got);
-    free(norm);
-    json_decref(w);
-}
-
 #define OWNER                                                                                      \
     "[{\"apiVersion\": \"ray.io/v1\", \"kind\": \"RayCluster\", \"name\": \"raycluster-sample\", " \
     "\"uid\": \"0b5c8a52-1111-4c0e-9f3a-5d2c1e7f9a01\", \"controller\": true, "                    \
@@ -50,7 +38,7 @@ static void test_default_head_service_is_headless_with_default_ports(void **stat
     tu_parse(doc, &rc);
     raycluster_opts_default(&o);
     assert_int_equal(raycluster_build_head_service(&rc, &o, &svc, &err), 0);
-    assert_json(
+    tu_assert_json(
         svc, "{\"apiVersion\": \"v1\", \"kind\": \"Service\", \"metadata\": {\"name\": "
              "\"raycluster-sample-head-svc\", \"namespace\": \"default\", \"labels\": " HEAD_LABELS
              ", \"ownerReferences\": " OWNER "}, \"spec\": {\"clusterIP\": \"None\", "
@@ -77,15 +65,15 @@ static void test_default_head_service_is_headless_with_default_ports(void **stat
     tu_parse(doc, &rc);
     o.head_cluster_ip_service = false;
     assert_int_equal(raycluster_build_head_service(&rc, &o, &svc, &err), 0);
-    assert_json(kobj_path(svc, "spec.ports"),
-                "[{\"name\": \"9000-port\", \"port\": 9000, \"appProtocol\": \"tcp\"}, "
-                "{\"name\": \"dashboard\", \"port\": 8265, \"appProtocol\": \"tcp\"}, "
-                "{\"name\": \"gcs-server\", \"port\": 6379, \"appProtocol\": \"tcp\"}, "
-                "{\"name\": \"metrics\", \"port\": 8080, \"appProtocol\": \"tcp\"}, "
-                "{\"name\": \"serve\", \"port\": 8000, \"appProtocol\": \"tcp\"}]");
+    tu_assert_json(kobj_path(svc, "spec.ports"),
+                   "[{\"name\": \"9000-port\", \"port\": 9000, \"appProtocol\": \"tcp\"}, "
+                   "{\"name\": \"dashboard\", \"port\": 8265, \"appProtocol\": \"tcp\"}, "
+                   "{\"name\": \"gcs-server\", \"port\": 6379, \"appProtocol\": \"tcp\"}, "
+                   "{\"name\": \"metrics\", \"port\": 8080, \"appProtocol\": \"tcp\"}, "
+                   "{\"name\": \"serve\", \"port\": 8000, \"appProtocol\": \"tcp\"}]");
     assert_string_equal(kobj_path_str(svc, "spec.type"), "LoadBalancer");
     assert_null(kobj_path(svc, "spec.clusterIP"));
-    assert_json(kobj_path(svc, "metadata.annotations"), "{\"a\": \"b\"}");
+    tu_assert_json(kobj_path(svc, "metadata.annotations"), "{\"a\": \"b\"}");
     json_decref(svc);
     raycluster_release(&rc);
     json_decref(doc);
@@ -105,17 +93,17 @@ static void test_custom_head_service_is_the_base(void **state)
     json_t *meta = kobj_obj(svc, "metadata");
     assert_string_equal(kobj_str(meta, "name"), "my-head");
     assert_string_equal(kobj_str(meta, "namespace"), "team-a");
-    assert_json(
+    tu_assert_json(
         kobj_obj(meta, "annotations"),
         "{\"shared\": \"from-head-service-annotations\", \"only\": \"svc\", \"team\": \"a\"}");
     /* the selector honours the template's app.kubernetes.io/name */
-    assert_json(
+    tu_assert_json(
         kobj_path(svc, "spec.selector"),
         "{\"ray.io/cluster\": \"raycluster-custom-svc\", \"ray.io/node-type\": \"head\", "
         "\"ray.io/identifier\": \"raycluster-custom-svc-head\", \"app.kubernetes.io/name\": "
         "\"my-app\", \"app.kubernetes.io/created-by\": \"kuberay-operator\"}");
     assert_string_equal(kobj_str(kobj_obj(meta, "labels"), "custom"), "yes");
-    assert_json(
+    tu_assert_json(
         kobj_path(svc, "spec.ports"),
         "[{\"name\": \"custom\", \"port\": 9999}, {\"name\": \"6379-port\", \"port\": 6379, "
         "\"appProtocol\": \"tcp\"}, {\"name\": \"dashboard\", \"port\": 8265, "
@@ -139,18 +127,18 @@ static void test_headless_and_serve_services(void **state)
     assert_true(raycluster_wants_headless_worker_service(&rc));
     assert_int_equal(raycluster_build_headless_worker_service(&rc, &svc, &err), 0);
     assert_string_equal(kobj_path_str(svc, "metadata.name"), "raycluster-tpu-multihost-headless");
-    assert_json(kobj_path(svc, "spec"),
-                "{\"clusterIP\": \"None\", \"selector\": {\"ray.io/cluster\": "
-                "\"raycluster-tpu-multihost\", \"ray.io/node-type\": \"worker\"}, \"type\": "
-                "\"ClusterIP\", \"publishNotReadyAddresses\": true}");
+    tu_assert_json(kobj_path(svc, "spec"),
+                   "{\"clusterIP\": \"None\", \"selector\": {\"ray.io/cluster\": "
+                   "\"raycluster-tpu-multihost\", \"ray.io/node-type\": \"worker\"}, \"type\": "
+                   "\"ClusterIP\", \"publishNotReadyAddresses\": true}");
     json_decref(svc);
     assert_int_equal(raycluster_build_serve_service(&rc, &svc, &err), 0);
     assert_string_equal(kobj_path_str(svc, "metadata.name"), "raycluster-tpu-multihost-serve-svc");
-    assert_json(kobj_path(svc, "metadata.labels"),
-                "{\"ray.io/originated-from-cr-name\": \"raycluster-tpu-multihost\", "
-                "\"ray.io/originated-from-crd\": \"RayCluster\", \"ray.io/serve\": "
-                "\"raycluster-tpu-multihost-serve\"}");
-    assert_json(kobj_path(svc, "spec.ports"), "[{\"name\": \"serve\", \"port\": 8000}]");
+    tu_assert_json(kobj_path(svc, "metadata.labels"),
+                   "{\"ray.io/originated-from-cr-name\": \"raycluster-tpu-multihost\", "
+                   "\"ray.io/originated-from-crd\": \"RayCluster\", \"ray.io/serve\": "
+                   "\"raycluster-tpu-multihost-serve\"}");
+    tu_assert_json(kobj_path(svc, "spec.ports"), "[{\"name\": \"serve\", \"port\": 8000}]");
     json_decref(svc);
     raycluster_release(&rc);
     json_decref(doc);
@@ -176,15 +164,15 @@ static void test_autoscaler_rbac(void **state)
     tu_parse(doc, &rc);
     assert_false(raycluster_autoscaler_sa_is_user_provided(&rc));
     assert_int_equal(raycluster_build_autoscaler_sa(&rc, &obj, &err), 0);
-    assert_json(obj,
-                "{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\", \"metadata\": {\"name\": "
-                "\"raycluster-sample\", \"namespace\": \"default\", \"labels\": "
-                "{\"ray.io/cluster\": \"raycluster-sample\", \"app.kubernetes.io/name\": "
-                "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\"}, "
-                "\"ownerReferences\": " OWNER "}}");
+    tu_assert_json(
+        obj, "{\"apiVersion\": \"v1\", \"kind\": \"ServiceAccount\", \"metadata\": {\"name\": "
+             "\"raycluster-sample\", \"namespace\": \"default\", \"labels\": "
+             "{\"ray.io/cluster\": \"raycluster-sample\", \"app.kubernetes.io/name\": "
+             "\"kuberay\", \"app.kubernetes.io/created-by\": \"kuberay-operator\"}, "
+             "\"ownerReferences\": " OWNER "}}");
     json_decref(obj);
     assert_int_equal(raycluster_build_autoscaler_role(&rc, &obj, &err), 0);
-    assert_json(
+    tu_assert_json(
         kobj_arr(obj, "rules"),
         "[{\"apiGroups\": [\"\"], \"resources\": [\"pods\"], \"verbs\": [\"get\", \"list\", "
         "\"watch\", \"patch\"]}, {\"apiGroups\": [\"\"], \"resources\": [\"pods/resize\"], "
@@ -200,12 +188,12 @@ static void test_autoscaler_rbac(void **state)
     assert_int_equal(raycluster_build_autoscaler_rolebinding(&rc, &obj, &err), 0);
     assert_string_equal(kobj_path_str(obj, "metadata.name"),
                         "rlong-cluster-name-that-is-longer-than-fifty-chars");
-    assert_json(
+    tu_assert_json(
         kobj_arr(obj, "subjects"),
         "[{\"kind\": \"ServiceAccount\", \"name\": \"r-user-sa\", \"namespace\": \"default\"}]");
-    assert_json(kobj_obj(obj, "roleRef"),
-                "{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"Role\", \"name\": "
-                "\"rlong-cluster-name-that-is-longer-than-fifty-chars\"}");
+    tu_assert_json(kobj_obj(obj, "roleRef"),
+                   "{\"apiGroup\": \"rbac.authorization.k8s.io\", \"kind\": \"Role\", \"name\": "
+                   "\"rlong-cluster-name-that-is-longer-than-fifty-chars\"}");
     json_decref(obj);
     raycluster_release(&rc);
     json_decref(doc);
@@ -222,12 +210,12 @@ static void test_dashboard_ingress(void **state)
     assert_true(raycluster_wants_ingress(&rc));
     assert_int_equal(raycluster_build_ingress(&rc, &ing, &err), 0);
     assert_string_equal(kobj_path_str(ing, "metadata.name"), "raycluster-custom-svc-head-ingress");
-    assert_json(kobj_path(ing, "metadata.labels"),
-                "{\"ray.io/cluster\": \"raycluster-custom-svc\", \"ray.io/identifier\": "
-                "\"raycluster-custom-svc-head\", \"app.kubernetes.io/name\": \"kuberay\", "
-                "\"app.kubernetes.io/created-by\": \"kuberay-operator\"}");
+    tu_assert_json(kobj_path(ing, "metadata.labels"),
+                   "{\"ray.io/cluster\": \"raycluster-custom-svc\", \"ray.io/identifier\": "
+                   "\"raycluster-custom-svc-head\", \"app.kubernetes.io/name\": \"kuberay\", "
+                   "\"app.kubernetes.io/created-by\": \"kuberay-operator\"}");
     assert_null(kobj_path(ing, "metadata.annotations"));
-    assert_json(
+    tu_assert_json(
         kobj_path(ing, "spec"),
         "{\"ingressClassName\": \"nginx\", \"rules\": [{\"http\": {\"paths\": [{\"path\": "
         "\"/\", \"pathType\": \"Prefix\", \"backend\": {\"service\": {\"name\": \"my-head\", "
@@ -242,13 +230,13 @@ static void test_dashboard_ingress(void **state)
            "\"secretName\": \"t\"}]}");
     tu_parse(doc, &rc);
     assert_int_equal(raycluster_build_ingress(&rc, &ing, &err), 0);
-    assert_json(kobj_path(ing, "metadata.annotations"),
-                "{\"nginx.ingress.kubernetes.io/rewrite-target\": \"/$1\"}");
-    assert_json(kobj_path(ing, "spec"),
-                "{\"rules\": [{\"host\": \"ray.example.com\", \"http\": {\"paths\": [{\"path\": "
-                "\"/ray(/|$)(.*)\", \"pathType\": \"ImplementationSpecific\", \"backend\": "
-                "{\"service\": {\"name\": \"my-head\", \"port\": {\"number\": 8265}}}}]}}], "
-                "\"tls\": [{\"hosts\": [\"ray.example.com\"], \"secretName\": \"t\"}]}");
+    tu_assert_json(kobj_path(ing, "metadata.annotations"),
+                   "{\"nginx.ingress.kubernetes.io/rewrite-target\": \"/$1\"}");
+    tu_assert_json(kobj_path(ing, "spec"),
+                   "{\"rules\": [{\"host\": \"ray.example.com\", \"http\": {\"paths\": [{\"path\": "
+                   "\"/ray(/|$)(.*)\", \"pathType\": \"ImplementationSpecific\", \"backend\": "
+                   "{\"service\": {\"name\": \"my-head\", \"port\": {\"number\": 8265}}}}]}}], "
+                   "\"tls\": [{\"hosts\": [\"ray.example.com\"], \"secretName\": \"t\"}]}");
     json_decref(ing);
     raycluster_release(&rc);
     json_decref(doc);
@@ -286,8 +274,9 @@ static void test_auth_secret(void **state)
     tu_parse(doc, &rc);
     assert_int_equal(raycluster_build_auth_secret(&rc, "dG9rZW4=", &secret, &err), 0);
     assert_string_equal(kobj_path_str(secret, "metadata.name"), "raycluster-auth");
-    assert_json(kobj_path(secret, "metadata.labels"), "{\"ray.io/cluster\": \"raycluster-auth\"}");
-    assert_json(kobj_obj(secret, "stringData"), "{\"auth_token\": \"dG9rZW4=\"}");
+    tu_assert_json(kobj_path(secret, "metadata.labels"),
+                   "{\"ray.io/cluster\": \"raycluster-auth\"}");
+    tu_assert_json(kobj_obj(secret, "stringData"), "{\"auth_token\": \"dG9rZW4=\"}");
     json_decref(secret);
     raycluster_release(&rc);
     json_decref(doc);
@@ -320,9 +309,10 @@ static void test_redis_cleanup_job(void **state)
     json_t *ray = kobj_container(pspec, 0);
     assert_null(json_object_get(ray, "livenessProbe"));
     assert_null(json_object_get(ray, "readinessProbe"));
-    assert_json(kobj_obj(ray, "resources"),
-                "{\"limits\": {\"cpu\": \"200m\", \"memory\": \"256Mi\"}, \"requests\": {\"cpu\": "
-                "\"200m\", \"memory\": \"256Mi\"}}");
+    tu_assert_json(
+        kobj_obj(ray, "resources"),
+        "{\"limits\": {\"cpu\": \"200m\", \"memory\": \"256Mi\"}, \"requests\": {\"cpu\": "
+        "\"200m\", \"memory\": \"256Mi\"}}");
     const char *args = json_string_value(json_array_get(kobj_arr(ray, "args"), 0));
     assert_non_null(strstr(args, "cleanup_redis_storage(host=parsed.hostname, port=parsed.port, "
                                  "password=os.getenv('REDIS_PASSWORD', parsed.password or ''), "
@@ -331,10 +321,11 @@ static void test_redis_cleanup_job(void **state)
                                  "else None\""));
     assert_string_equal(tu_env_value(ray, "RAY_redis_db_connect_retries"), "120");
     assert_string_equal(tu_env_value(ray, "RAY_redis_db_connect_wait_milliseconds"), "500");
-    assert_json(json_array_get(kobj_path(job, "metadata.ownerReferences"), 0),
-                "{\"apiVersion\": \"ray.io/v1\", \"kind\": \"RayCluster\", \"name\": "
-                "\"raycluster-external-redis\", \"uid\": \"a3f7e0c2-2222-4d1b-8e6f-0c9b8a7d6e5f\", "
-                "\"controller\": true, \"blockOwnerDeletion\": true}");
+    tu_assert_json(
+        json_array_get(kobj_path(job, "metadata.ownerReferences"), 0),
+        "{\"apiVersion\": \"ray.io/v1\", \"kind\": \"RayCluster\", \"name\": "
+        "\"raycluster-external-redis\", \"uid\": \"a3f7e0c2-2222-4d1b-8e6f-0c9b8a7d6e5f\", "
+        "\"controller\": true, \"blockOwnerDeletion\": true}");
     json_decref(job);
     raycluster_release(&rc);
     json_decref(doc);

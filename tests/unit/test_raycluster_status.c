@@ -37,25 +37,6 @@ static json_t *headless_svc(void)
         "{\"name\": \"client\", \"port\": 10001, \"targetPort\": 10001}]}}]");
 }
 
-/* A one-group cluster "c" with the given replicas (-1 = absent), min, max. */
-static json_t *cluster_doc(int replicas, int min, int max)
-{
-    json_t *doc = tu_load("gpu-worker.json");
-    char buf[32];
-    tu_set(doc, "metadata.name", "\"c\"");
-    if (replicas >= 0) {
-        snprintf(buf, sizeof(buf), "%d", replicas);
-        tu_set(doc, "spec.workerGroupSpecs.0.replicas", buf);
-    } else {
-        tu_set(doc, "spec.workerGroupSpecs.0.replicas", NULL);
-    }
-    snprintf(buf, sizeof(buf), "%d", min);
-    tu_set(doc, "spec.workerGroupSpecs.0.minReplicas", buf);
-    snprintf(buf, sizeof(buf), "%d", max);
-    tu_set(doc, "spec.workerGroupSpecs.0.maxReplicas", buf);
-    return doc;
-}
-
 static const struct raycluster_reconcile_result OK = {RAYCLUSTER_OUTCOME_OK, NULL, NULL};
 
 /* Computes the status of doc with pods/services; the result replaces doc's status so the next
@@ -117,7 +98,7 @@ static void test_desired_resources_arithmetic(void **state)
         {"{\"cpu\": \"2\"}", "{\"cpu\": \"2\"}", 3, 2, "14", "0", "0", "0"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = cluster_doc(cases[i].replicas, 0, 1);
+        json_t *doc = tu_one_group_cluster(cases[i].replicas, 0, 1);
         char buf[512];
         tu_set(doc, "spec.headGroupSpec.template.spec.containers.0.resources", "{}");
         snprintf(buf, sizeof(buf), "{\"limits\": %s}", cases[i].head_limits);
@@ -142,7 +123,7 @@ static void test_desired_resources_arithmetic(void **state)
 static void test_replica_counts(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(5, 1, 3);
+    json_t *doc = tu_one_group_cluster(5, 1, 3);
     tu_set(doc, "spec.workerGroupSpecs.1",
            "{\"groupName\": \"big\", \"replicas\": 1, \"minReplicas\": 2, \"maxReplicas\": "
            "2147483647, \"numOfHosts\": 2, \"template\": {\"spec\": {\"containers\": [{\"name\": "
@@ -199,7 +180,7 @@ static void test_desired_pods_clamping(void **state)
 static void test_ready_state_needs_exact_pod_count_and_no_error(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(1, 0, 3);
+    json_t *doc = tu_one_group_cluster(1, 0, 3);
     json_t *svcs = headless_svc();
     json_t *head_only = json_pack("[o]", pod("h", "head", "headgroup", "Running", "True"));
     struct raycluster_status st;
@@ -235,7 +216,7 @@ static void test_ready_state_needs_exact_pod_count_and_no_error(void **state)
 static void test_condition_lifecycle_with_suspension(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(1, 0, 3);
+    json_t *doc = tu_one_group_cluster(1, 0, 3);
     json_t *svcs = headless_svc();
     json_t *none = json_array();
     json_t *all = json_pack("[o, o]", pod("h", "head", "headgroup", "Running", "True"),
@@ -306,7 +287,7 @@ static void test_condition_lifecycle_with_suspension(void **state)
 static void test_head_pod_ready_uses_container_reason(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(0, 0, 3);
+    json_t *doc = tu_one_group_cluster(0, 0, 3);
     json_t *svcs = headless_svc();
     json_t *h = pod("h", "head", "headgroup", "Running", NULL);
     json_object_set_new(json_object_get(h, "status"), "conditions",
@@ -334,7 +315,7 @@ static void test_head_pod_ready_uses_container_reason(void **state)
 static void test_replica_failure_condition(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(0, 0, 3);
+    json_t *doc = tu_one_group_cluster(0, 0, 3);
     json_t *svcs = headless_svc();
     json_t *pods = json_array();
     struct raycluster_status st;
@@ -360,7 +341,7 @@ static void test_replica_failure_condition(void **state)
 static void test_gate_off_manages_no_conditions(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(0, 0, 3);
+    json_t *doc = tu_one_group_cluster(0, 0, 3);
     tu_set(doc, "spec.suspend", "true");
     json_t *svcs = headless_svc();
     json_t *pods = json_array();
@@ -387,7 +368,7 @@ static void test_gate_off_manages_no_conditions(void **state)
 static void test_endpoints_and_service_ip(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(0, 0, 3);
+    json_t *doc = tu_one_group_cluster(0, 0, 3);
     json_t *svcs = tu_json(
         "[{\"metadata\": {\"name\": \"c-head-svc\"}, \"spec\": {\"clusterIP\": \"10.96.0.10\", "
         "\"ports\": [{\"name\": \"dashboard\", \"port\": 8265, \"nodePort\": 30080, "
@@ -426,7 +407,7 @@ static void test_errors_abort_the_computation(void **state)
          "ray.io/node-type:head]]"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        json_t *doc = cluster_doc(0, 0, 3);
+        json_t *doc = tu_one_group_cluster(0, 0, 3);
         json_t *svcs = tu_json(cases[i].services);
         json_t *pods = json_array();
         if (cases[i].two_heads) {
@@ -453,7 +434,7 @@ static void test_errors_abort_the_computation(void **state)
 static void test_status_write_only_on_compared_changes(void **state)
 {
     (void)state;
-    json_t *doc = cluster_doc(1, 0, 3);
+    json_t *doc = tu_one_group_cluster(1, 0, 3);
     json_t *svcs = headless_svc();
     json_t *pods = json_pack("[o]", pod("h", "head", "headgroup", "Running", "True"));
     struct raycluster_status first, second;
