@@ -196,11 +196,8 @@ json_t *raycluster_ctrl_pods(struct nsset *set, const struct raycluster *rc, str
 
 static struct nsset *find_set(struct raycluster_controller *c, const char *ns)
 {
-    for (size_t i = 0; i < c->nsets; i++) {
-        if (!c->sets[i].ns || strcmp(c->sets[i].ns, ns) == 0)
-            return &c->sets[i];
-    }
-    return NULL;
+    long i = controller_runtime_find(&c->rt, ns);
+    return i < 0 ? NULL : &c->sets[i];
 }
 
 static void enqueue_name(struct raycluster_controller *c, const char *ns, const char *name)
@@ -289,19 +286,10 @@ void raycluster_ctrl_event(struct raycluster_controller *c, const struct rayclus
                            enum krc_event_type type, const char *reason, const char *action,
                            const char *fmt, ...)
 {
-    char note[KRC_EVENTS_NOTE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(note, sizeof(note), fmt, ap);
+    controller_runtime_eventv(c->o.events, "RayCluster", &rc->meta, type, reason, action, fmt, ap);
     va_end(ap);
-    KRC_LOG_INFO("event", "reason", reason, "namespace", rc->meta.ns, "name", rc->meta.name);
-    if (!c->o.events)
-        return;
-    struct krc_events_ref ref = {"ray.io/v1",   "RayCluster", rc->meta.ns,
-                                 rc->meta.name, rc->meta.uid, rc->meta.resource_version,
-                                 NULL};
-    /* Best effort by design (events.h): the recorder counts and logs drops. */
-    (void)krc_events_record(c->o.events, &ref, type, reason, action, "%s", note);
 }
 
 /* ---- metrics state ------------------------------------------------------------------------- */
@@ -441,13 +429,6 @@ static int reconcile_cluster(struct raycluster_controller *c, struct nsset *set,
     return 0;
 }
 
-static void count_result(struct raycluster_controller *c, int idx)
-{
-    pthread_mutex_lock(&c->mu);
-    c->results[idx]++;
-    pthread_mutex_unlock(&c->mu);
-}
-
 static void maybe_trim(struct raycluster_controller *c, struct nsset *set, const char *name)
 {
     int64_t now = raycluster_ctrl_mono_now();
@@ -467,13 +448,9 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
 {
     struct raycluster_controller *c = ctx;
     struct krc_error err = {0};
-    char ns[254], name[254];
-    const char *slash = strchr(key, '/');
-    if (!slash || (size_t)(slash - key) >= sizeof(ns) || strlen(slash + 1) >= sizeof(name))
+    char ns[CONTROLLER_RUNTIME_NAME_MAX], name[CONTROLLER_RUNTIME_NAME_MAX];
+    if (!controller_runtime_split_key(key, ns, name))
         return 0; /* not a key we made; nothing to retry */
-    memcpy(ns, key, (size_t)(slash - key));
-    ns[slash - key] = '\0';
-    snprintf(name, sizeof(name), "%s", slash + 1);
     struct nsset *set = find_set(c, ns);
     if (!set)
         return 0;
@@ -481,13 +458,13 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     if (!o) {
         raycluster_expect_drop_cluster(c->expect, ns, name);
         prov_forget(c, ns, name);
-        count_result(c, 0);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0;
     }
     json_t *doc = object_doc(o, "ray.io/v1", "RayCluster", RC_PATHS, NPATHS(RC_PATHS));
     krc_object_unref(o);
     if (!doc) {
-        count_result(c, 1);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_ERROR);
         return KRC_ENOMEM;
     }
     struct raycluster rc;
@@ -495,7 +472,7 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     json_decref(doc); /* rc holds its own reference */
     if (r) {
         KRC_LOG_ERROR("cannot parse RayCluster", "key", key, "error", err.msg);
-        count_result(c, 0);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0; /* the API server's schema should make this impossible; retrying won't help */
     }
     r = reconcile_cluster(c, set, &rc, requeue_after_ns, &err);
@@ -503,10 +480,11 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     maybe_trim(c, set, name);
     if (r) {
         KRC_LOG_ERROR("reconcile failed", "controller", "raycluster", "key", key, "error", err.msg);
-        count_result(c, 1);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_ERROR);
         return r;
     }
-    count_result(c, *requeue_after_ns > 0 ? 2 : 0);
+    controller_runtime_count(&c->rt, *requeue_after_ns > 0 ? CONTROLLER_RUNTIME_REQUEUE_AFTER
+                                                           : CONTROLLER_RUNTIME_SUCCESS);
     return 0;
 }
 
@@ -514,14 +492,16 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
 
 enum informer_kind { INF_PRIMARY, INF_POD, INF_OWNED };
 
-static int new_informer(struct raycluster_controller *c, const char *ns, struct krc_resource res,
+_Static_assert(RAYCLUSTER_CACHE_SYNC_TIMEOUT_MS == CONTROLLER_RUNTIME_CACHE_SYNC_TIMEOUT_MS,
+               "raycluster_controller.h documents the runtime's sync timeout");
+
+static int new_informer(struct raycluster_controller *c, size_t i, struct krc_resource res,
                         const char *selector, const char *const *paths, size_t npaths,
                         const char *index_label, enum informer_kind kind, struct krc_informer **out,
                         struct krc_error *err)
 {
     struct krc_informer_options io = {
         .resource = res,
-        .namespace = ns,
         .label_selector = selector,
         .paths = paths,
         .npaths = npaths,
@@ -536,27 +516,20 @@ static int new_informer(struct raycluster_controller *c, const char *ns, struct 
         h = (struct krc_informer_handlers){pod_add, pod_update, pod_add, c};
     else if (kind == INF_OWNED)
         h = (struct krc_informer_handlers){owned_add, owned_update, owned_add, c};
-    int r = krc_informer_new(c->o.client, &io, out, err);
-    if (!r && (r = krc_informer_add_handlers(*out, &h, err))) {
-        krc_informer_free(*out);
-        *out = NULL;
-    }
-    return r;
+    return controller_runtime_informer(&c->rt, i, &io, &h, out, err);
 }
 
-static int add_set(struct raycluster_controller *c, const char *ns, struct krc_error *err)
+/* The informers of namespace entry i: RayClusters, their pods and their services. */
+static int add_set(struct raycluster_controller *c, size_t i, struct krc_error *err)
 {
-    struct nsset *s = &c->sets[c->nsets];
+    struct nsset *s = &c->sets[i];
     int r;
-    memset(s, 0, sizeof(*s));
-    if (ns && !(s->ns = strdup(ns)))
-        return krc_error_set(err, KRC_ENOMEM, "out of memory");
-    c->nsets++;
-    if ((r = new_informer(c, ns, RES_RAYCLUSTER, NULL, RC_PATHS, NPATHS(RC_PATHS), NULL,
-                          INF_PRIMARY, &s->rcs, err)) ||
-        (r = new_informer(c, ns, RES_POD, POD_SELECTOR, POD_PATHS, NPATHS(POD_PATHS),
+    s->ns = c->rt.ns[i];
+    if ((r = new_informer(c, i, RES_RAYCLUSTER, NULL, RC_PATHS, NPATHS(RC_PATHS), NULL, INF_PRIMARY,
+                          &s->rcs, err)) ||
+        (r = new_informer(c, i, RES_POD, POD_SELECTOR, POD_PATHS, NPATHS(POD_PATHS),
                           RAY_LABEL_CLUSTER, INF_POD, &s->pods, err)) ||
-        (r = new_informer(c, ns, RES_SERVICE, SVC_SELECTOR, SVC_PATHS, NPATHS(SVC_PATHS),
+        (r = new_informer(c, i, RES_SERVICE, SVC_SELECTOR, SVC_PATHS, NPATHS(SVC_PATHS),
                           RAY_LABEL_CLUSTER, INF_OWNED, &s->svcs, err)))
         return r;
     return 0;
@@ -566,7 +539,6 @@ int raycluster_controller_new(const struct raycluster_controller_opts *opts,
                               struct raycluster_controller **out, struct krc_error *err)
 {
     struct raycluster_controller *c = calloc(1, sizeof(*c));
-    char *list = NULL;
     int r = KRC_ENOMEM;
     if (!c)
         return krc_error_set(err, KRC_ENOMEM, "raycluster controller: out of memory");
@@ -575,30 +547,21 @@ int raycluster_controller_new(const struct raycluster_controller_opts *opts,
     srandom((unsigned)time(NULL) ^ (unsigned)getpid()); /* multi-host replica name suffixes */
     struct krc_workqueue_opts qo = {.name = "raycluster"};
     if ((r = krc_workqueue_new(&qo, &c->queue, err)) ||
-        (r = raycluster_expect_new(&c->expect, err)))
+        (r = raycluster_expect_new(&c->expect, err)) ||
+        (r = controller_runtime_init(&c->rt, "raycluster", c->o.client, c->queue,
+                                     opts->watch_namespaces, err)))
         goto err;
-    const char *w = opts->watch_namespaces ? opts->watch_namespaces : "";
-    size_t n = 1;
-    for (const char *s = w; *s; s++)
-        n += *s == ',';
-    if (!(c->sets = calloc(n, sizeof(*c->sets))) || !(list = strdup(w))) {
+    if (!(c->sets = calloc(c->rt.nns, sizeof(*c->sets)))) {
         r = krc_error_set(err, KRC_ENOMEM, "raycluster controller: out of memory");
         goto err;
     }
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        if (*tok && (r = add_set(c, tok, err)))
+    for (size_t i = 0; i < c->rt.nns; i++) {
+        if ((r = add_set(c, i, err)))
             goto err;
     }
-    if (c->nsets == 0 && (r = add_set(c, NULL, err)))
-        goto err;
-    free(list);
     *out = c;
     return 0;
 err:
-    free(list);
     raycluster_controller_free(c);
     return r;
 }
@@ -608,7 +571,7 @@ int raycluster_controller_share_clusters(struct raycluster_controller *c, const 
                                          struct krc_informer **out, struct krc_error *err)
 {
     *out = NULL;
-    for (size_t i = 0; i < c->nsets; i++) {
+    for (size_t i = 0; i < c->rt.nns; i++) {
         const char *sns = c->sets[i].ns;
         if ((!ns && !sns) || (ns && sns && strcmp(ns, sns) == 0)) {
             int r = krc_informer_add_handlers(c->sets[i].rcs, h, err);
@@ -623,57 +586,19 @@ int raycluster_controller_share_clusters(struct raycluster_controller *c, const 
 
 int raycluster_controller_start(struct raycluster_controller *c, struct krc_error *err)
 {
-    int r;
-    for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].rcs, c->sets[i].pods, c->sets[i].svcs};
-        for (size_t j = 0; j < 3; j++) {
-            if ((r = krc_informer_start(infs[j], err)))
-                return r;
-        }
-    }
-    for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].rcs, c->sets[i].pods, c->sets[i].svcs};
-        for (size_t j = 0; j < 3; j++) {
-            if ((r = krc_informer_wait_synced(infs[j], RAYCLUSTER_CACHE_SYNC_TIMEOUT_MS)))
-                return krc_error_set(err, r,
-                                     "raycluster controller: caches of namespace %s did "
-                                     "not sync: %s",
-                                     c->sets[i].ns ? c->sets[i].ns : "(all)", krc_strerror(r));
-        }
-    }
-    return krc_workqueue_start_workers(c->queue, c->o.workers > 0 ? c->o.workers : 1, reconcile, c,
-                                       &c->workers, err);
+    return controller_runtime_start(&c->rt, c->o.workers, reconcile, c, err);
 }
 
 void raycluster_controller_stop(struct raycluster_controller *c)
 {
-    if (c->workers) {
-        krc_workqueue_abort_workers(c->workers);
-        c->workers = NULL;
-    } else if (c->queue) {
-        krc_workqueue_shutdown(c->queue);
-    }
-    for (size_t i = 0; i < c->nsets; i++) {
-        if (c->sets[i].rcs)
-            krc_informer_stop(c->sets[i].rcs);
-        if (c->sets[i].pods)
-            krc_informer_stop(c->sets[i].pods);
-        if (c->sets[i].svcs)
-            krc_informer_stop(c->sets[i].svcs);
-    }
+    controller_runtime_stop(&c->rt);
 }
 
 void raycluster_controller_free(struct raycluster_controller *c)
 {
     if (!c)
         return;
-    raycluster_controller_stop(c);
-    for (size_t i = 0; i < c->nsets; i++) {
-        krc_informer_free(c->sets[i].rcs);
-        krc_informer_free(c->sets[i].pods);
-        krc_informer_free(c->sets[i].svcs);
-        free(c->sets[i].ns);
-    }
+    controller_runtime_release(&c->rt);
     free(c->sets);
     krc_workqueue_free(c->queue);
     raycluster_expect_free(c->expect);
@@ -695,7 +620,7 @@ static int cluster_series(struct raycluster_controller *c, struct krc_strbuf *in
                           struct krc_strbuf *cond)
 {
     int r = 0;
-    for (size_t i = 0; i < c->nsets && !r; i++) {
+    for (size_t i = 0; i < c->rt.nns && !r; i++) {
         struct krc_object_list l = {0};
         if ((r = krc_store_list(krc_informer_store(c->sets[i].rcs), &l, NULL)))
             break;
@@ -760,18 +685,7 @@ int raycluster_controller_metrics(struct raycluster_controller *c, struct krc_st
         if (r)
             goto out;
     }
-    pthread_mutex_lock(&c->mu);
-    r = krc_strbuf_addf(out,
-                        "# HELP controller_runtime_reconcile_total Total number of reconciliations "
-                        "per controller\n# TYPE controller_runtime_reconcile_total counter\n"
-                        "controller_runtime_reconcile_total{controller=\"raycluster\","
-                        "result=\"success\"} %llu\n"
-                        "controller_runtime_reconcile_total{controller=\"raycluster\","
-                        "result=\"error\"} %llu\n"
-                        "controller_runtime_reconcile_total{controller=\"raycluster\","
-                        "result=\"requeue_after\"} %llu\n",
-                        c->results[0], c->results[1], c->results[2]);
-    pthread_mutex_unlock(&c->mu);
+    r = controller_runtime_reconcile_total(&c->rt, true, out);
 out:
     krc_strbuf_release(&info);
     krc_strbuf_release(&cond);

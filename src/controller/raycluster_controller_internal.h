@@ -10,6 +10,7 @@
 #define KRC_CONTROLLER_RAYCLUSTER_CONTROLLER_INTERNAL_H
 
 #include "api/raycluster.h"
+#include "controller/controller_runtime.h"
 #include "controller/raycluster_controller.h"
 #include "controller/raycluster_expect.h"
 #include "controller/raycluster_status.h"
@@ -48,9 +49,10 @@ static const struct krc_projection_drop RC_DROPS[] = {
     {RAYCLUSTER_CACHE_PATH_ANNOTATIONS, KRC_LAST_APPLIED_ANNOTATION}};
 #define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The informers of one watched namespace (ns NULL: all namespaces, one set). */
+/* The informers of one watched namespace (ns NULL: all namespaces, one set); the controller's
+ * controller_runtime (rt) owns them and the namespace string. */
 struct nsset {
-    char *ns;
+    const char *ns;
     struct krc_informer *rcs, *pods, *svcs;
 };
 
@@ -61,16 +63,14 @@ struct prov_series {
 
 struct raycluster_controller {
     struct raycluster_controller_opts o;
-    struct nsset *sets;
-    size_t nsets;
+    struct nsset *sets; /* one per entry of rt.ns */
     struct krc_workqueue *queue;
-    struct krc_workqueue_workers *workers;
+    struct controller_runtime rt; /* watched namespaces, informers, workers */
     struct raycluster_expect *expect;
     pthread_mutex_t mu; /* guards the metric and trim state below */
     struct prov_series *prov;
     size_t nprov, capprov;
-    unsigned long long results[3]; /* success, error, requeue_after */
-    int64_t last_trim_ns;          /* monotonic time of the last malloc_trim */
+    int64_t last_trim_ns; /* monotonic time of the last malloc_trim */
 };
 
 #define EVENT(c, rc, type, reason, action, ...)                                                    \

@@ -6,6 +6,7 @@
 
 #include "api/kobj.h"
 #include "api/raycronjob.h"
+#include "controller/controller_runtime.h"
 #include "controller/raycronjob_plan.h"
 #include "kube/informer.h"
 #include "kube/workqueue.h"
@@ -18,9 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define NS_PER_S              INT64_C(1000000000)
-#define CACHE_SYNC_TIMEOUT_MS (2 * 60 * 1000)
-#define NS_NAME_MAX           254
+#define NS_PER_S INT64_C(1000000000)
 
 static const struct krc_resource RES_RAYCRONJOB = {"ray.io", "v1", "raycronjobs", 1};
 static const struct krc_resource RES_RAYJOB = {"ray.io", "v1", "rayjobs", 1};
@@ -29,11 +28,8 @@ static const char *const CJ_PATHS[] = {"spec", "status"};
 
 struct raycronjob_controller {
     struct raycronjob_controller_opts o;
-    struct krc_informer **informers;
-    char **namespaces; /* NULL entry: all namespaces */
-    size_t n;
     struct krc_workqueue *queue;
-    struct krc_workqueue_workers *workers;
+    struct controller_runtime rt; /* one RayCronJob informer per watched namespace */
 };
 
 /* ---- handlers -------------------------------------------------------------------------- */
@@ -67,18 +63,11 @@ static void record_event(struct raycronjob_controller *c, const struct raycronjo
                          enum krc_event_type type, const char *reason, const char *action,
                          const char *fmt, ...)
 {
-    char note[KRC_EVENTS_NOTE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(note, sizeof(note), fmt, ap);
+    controller_runtime_eventv(c->o.events, RAYCRONJOB_CRD_NAME, &cj->meta, type, reason, action,
+                              fmt, ap);
     va_end(ap);
-    KRC_LOG_INFO("event", "reason", reason, "namespace", cj->meta.ns, "name", cj->meta.name);
-    if (!c->o.events)
-        return;
-    struct krc_events_ref ref = {"ray.io/v1",   RAYCRONJOB_CRD_NAME, cj->meta.ns,
-                                 cj->meta.name, cj->meta.uid,        cj->meta.resource_version,
-                                 NULL};
-    (void)krc_events_record(c->o.events, &ref, type, reason, action, "%s", note);
 }
 
 /* ---- reconcile ------------------------------------------------------------------------- */
@@ -189,16 +178,13 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
 {
     struct raycronjob_controller *c = ctx;
     struct krc_error err;
-    char ns[NS_NAME_MAX];
+    char ns[CONTROLLER_RUNTIME_NAME_MAX], name[CONTROLLER_RUNTIME_NAME_MAX];
     krc_error_clear(&err);
-    const char *slash = strchr(key, '/');
-    if (!slash || (size_t)(slash - key) >= sizeof(ns))
+    if (!controller_runtime_split_key(key, ns, name))
         return 0;
-    memcpy(ns, key, (size_t)(slash - key));
-    ns[slash - key] = '\0';
     struct krc_strbuf out = KRC_STRBUF_INIT;
     json_t *doc = NULL;
-    int r = krc_client_get(c->o.client, &RES_RAYCRONJOB, ns, slash + 1, &out, &err);
+    int r = krc_client_get(c->o.client, &RES_RAYCRONJOB, ns, name, &out, &err);
     if (!r)
         r = krc_client_parse_json(&out, &doc, &err);
     krc_strbuf_release(&out);
@@ -224,113 +210,54 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-static int add_namespace(struct raycronjob_controller *c, const char *ns, struct krc_error *err)
-{
-    if (ns && !(c->namespaces[c->n] = strdup(ns)))
-        return krc_error_set(err, KRC_ENOMEM, "raycronjob controller: out of memory");
-    struct krc_informer_options io = {
-        .resource = RES_RAYCRONJOB,
-        .namespace = ns,
-        .paths = CJ_PATHS,
-        .npaths = NPATHS(CJ_PATHS),
-    };
-    struct krc_informer_handlers h = {on_add, on_update, on_delete, c};
-    int r = krc_informer_new(c->o.client, &io, &c->informers[c->n], err);
-    c->n++;
-    if (!r)
-        r = krc_informer_add_handlers(c->informers[c->n - 1], &h, err);
-    return r;
-}
-
 int raycronjob_controller_new(const struct raycronjob_controller_opts *opts,
                               struct raycronjob_controller **out, struct krc_error *err)
 {
     struct raycronjob_controller *c = calloc(1, sizeof(*c));
-    char *list = NULL;
     int r;
     if (!c)
         return krc_error_set(err, KRC_ENOMEM, "raycronjob controller: out of memory");
     c->o = *opts;
     struct krc_workqueue_opts qo = {.name = "raycronjob"};
-    if ((r = krc_workqueue_new(&qo, &c->queue, err)))
+    if ((r = krc_workqueue_new(&qo, &c->queue, err)) ||
+        (r = controller_runtime_init(&c->rt, "raycronjob", c->o.client, c->queue,
+                                     opts->watch_namespaces, err)))
         goto fail;
-    const char *w = opts->watch_namespaces ? opts->watch_namespaces : "";
-    size_t n = 1;
-    for (const char *s = w; *s; s++)
-        n += *s == ',';
-    c->informers = calloc(n, sizeof(*c->informers));
-    c->namespaces = calloc(n, sizeof(*c->namespaces));
-    if (!c->informers || !c->namespaces || !(list = strdup(w))) {
-        r = krc_error_set(err, KRC_ENOMEM, "raycronjob controller: out of memory");
-        goto fail;
-    }
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        if (*tok && (r = add_namespace(c, tok, err)))
+    struct krc_informer_handlers h = {on_add, on_update, on_delete, c};
+    for (size_t i = 0; i < c->rt.nns; i++) {
+        struct krc_informer_options io = {
+            .resource = RES_RAYCRONJOB,
+            .paths = CJ_PATHS,
+            .npaths = NPATHS(CJ_PATHS),
+        };
+        struct krc_informer *inf;
+        if ((r = controller_runtime_informer(&c->rt, i, &io, &h, &inf, err)))
             goto fail;
     }
-    if (c->n == 0 && (r = add_namespace(c, NULL, err)))
-        goto fail;
-    free(list);
     *out = c;
     return 0;
 fail:
-    free(list);
     raycronjob_controller_free(c);
     return r;
 }
 
 int raycronjob_controller_start(struct raycronjob_controller *c, struct krc_error *err)
 {
-    struct krc_strbuf out = KRC_STRBUF_INIT;
-    struct krc_list_opts lo = {.limit = 1};
-    int r = krc_client_list(c->o.client, &RES_RAYCRONJOB, c->namespaces[0], &lo, &out, err);
-    krc_strbuf_release(&out);
-    if (r == KRC_ENOTFOUND)
-        return krc_error_set(err, r, "the RayCronJob CRD (raycronjobs.ray.io) is not installed");
-    if (r)
-        return r;
-    for (size_t i = 0; i < c->n; i++) {
-        if ((r = krc_informer_start(c->informers[i], err)))
-            return r;
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        if ((r = krc_informer_wait_synced(c->informers[i], CACHE_SYNC_TIMEOUT_MS)))
-            return krc_error_set(err, r,
-                                 "raycronjob controller: cache of namespace %s did not sync: %s",
-                                 c->namespaces[i] ? c->namespaces[i] : "(all)", krc_strerror(r));
-    }
-    return krc_workqueue_start_workers(c->queue, c->o.workers > 0 ? c->o.workers : 1, reconcile, c,
-                                       &c->workers, err);
+    int r = controller_runtime_check_crd(&c->rt, &RES_RAYCRONJOB, "RayCronJob",
+                                         "raycronjobs.ray.io", err);
+    return r ? r : controller_runtime_start(&c->rt, c->o.workers, reconcile, c, err);
 }
 
 void raycronjob_controller_stop(struct raycronjob_controller *c)
 {
-    if (c->workers) {
-        krc_workqueue_abort_workers(c->workers);
-        c->workers = NULL;
-    } else if (c->queue) {
-        krc_workqueue_shutdown(c->queue);
-    }
-    for (size_t i = 0; i < c->n; i++) {
-        if (c->informers[i])
-            krc_informer_stop(c->informers[i]);
-    }
+    controller_runtime_stop(&c->rt);
 }
 
 void raycronjob_controller_free(struct raycronjob_controller *c)
 {
     if (!c)
         return;
-    raycronjob_controller_stop(c);
-    for (size_t i = 0; i < c->n; i++) {
-        krc_informer_free(c->informers[i]);
-        free(c->namespaces[i]);
-    }
-    free(c->informers);
-    free(c->namespaces);
+    controller_runtime_release(&c->rt);
     krc_workqueue_free(c->queue);
     free(c);
 }

@@ -12,6 +12,7 @@
 #include "api/kobj.h"
 #include "api/raycluster.h"
 #include "api/rayjob.h"
+#include "controller/controller_runtime.h"
 #include "controller/rayjob_cluster.h"
 #include "controller/rayjob_state.h"
 #include "controller/rayjob_submitter.h"
@@ -31,7 +32,6 @@
 #include <time.h>
 
 #define NS_PER_S               INT64_C(1000000000)
-#define CACHE_SYNC_TIMEOUT_MS  (2 * 60 * 1000)
 #define SUBMITTER_SELECTOR     "app.kubernetes.io/created-by=kuberay-operator"
 #define DASHBOARD_DEFAULT_PORT "8265"
 #define RAYJOB_URL_MAX         512
@@ -57,10 +57,10 @@ static const char *const JOB_PATHS[] = {"status"};
 static const struct krc_projection_drop APPLIED_DROPS[] = {{2, KRC_LAST_APPLIED_ANNOTATION}};
 #define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
+/* The informers of one watched namespace (ns NULL: all namespaces); rt owns them. */
 struct nsset {
-    char *ns;
+    const char *ns;
     struct krc_informer *jobs, *clusters, *submitters;
-    bool shared_clusters; /* clusters belongs to the RayCluster controller */
 };
 
 struct duration_series {
@@ -71,14 +71,12 @@ struct duration_series {
 struct rayjob_controller {
     struct rayjob_controller_opts o;
     struct rayjob_sm_config cfg;
-    struct nsset *sets;
-    size_t nsets;
+    struct nsset *sets; /* one per entry of rt.ns */
     struct krc_workqueue *queue;
-    struct krc_workqueue_workers *workers;
-    pthread_mutex_t mu; /* guards the metric state below */
+    struct controller_runtime rt; /* watched namespaces, informers, workers */
+    pthread_mutex_t mu;           /* guards the metric state below */
     struct duration_series *dur;
     size_t ndur, capdur;
-    unsigned long long results[3]; /* success, error, requeue_after */
 };
 
 /* ---- cache objects back to documents (as raycluster_controller.c) ------------------------ */
@@ -148,11 +146,8 @@ err:
 
 static struct nsset *find_set(struct rayjob_controller *c, const char *ns)
 {
-    for (size_t i = 0; i < c->nsets; i++) {
-        if (!c->sets[i].ns || strcmp(c->sets[i].ns, ns) == 0)
-            return &c->sets[i];
-    }
-    return NULL;
+    long i = controller_runtime_find(&c->rt, ns);
+    return i < 0 ? NULL : &c->sets[i];
 }
 
 static void enqueue_name(struct rayjob_controller *c, const char *ns, const char *name)
@@ -197,19 +192,11 @@ static void record_event(struct rayjob_controller *c, const struct rayjob *job,
                          enum krc_event_type type, const char *reason, const char *action,
                          const char *fmt, ...)
 {
-    char note[KRC_EVENTS_NOTE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(note, sizeof(note), fmt, ap);
+    controller_runtime_eventv(c->o.events, RAYJOB_CRD_NAME, &job->meta, type, reason, action, fmt,
+                              ap);
     va_end(ap);
-    KRC_LOG_INFO("event", "reason", reason, "namespace", job->meta.ns, "name", job->meta.name);
-    if (!c->o.events)
-        return;
-    struct krc_events_ref ref = {"ray.io/v1",   RAYJOB_CRD_NAME,
-                                 job->meta.ns,  job->meta.name,
-                                 job->meta.uid, job->meta.resource_version,
-                                 NULL};
-    (void)krc_events_record(c->o.events, &ref, type, reason, action, "%s", note);
 }
 
 /* ---- metrics state --------------------------------------------------------------------- */
@@ -270,13 +257,6 @@ static void dur_set(struct rayjob_controller *c, const struct rayjob *job, const
 drop:
     pthread_mutex_unlock(&c->mu);
     dur_free(&d);
-}
-
-static void count_result(struct rayjob_controller *c, int idx)
-{
-    pthread_mutex_lock(&c->mu);
-    c->results[idx]++;
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* ---- one reconcile ---------------------------------------------------------------------- */
@@ -972,20 +952,16 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
 {
     struct rayjob_controller *c = ctx;
     struct krc_error err = {0};
-    char ns[254], name[254];
-    const char *slash = strchr(key, '/');
-    if (!slash || (size_t)(slash - key) >= sizeof(ns) || strlen(slash + 1) >= sizeof(name))
+    char ns[CONTROLLER_RUNTIME_NAME_MAX], name[CONTROLLER_RUNTIME_NAME_MAX];
+    if (!controller_runtime_split_key(key, ns, name))
         return 0;
-    memcpy(ns, key, (size_t)(slash - key));
-    ns[slash - key] = '\0';
-    snprintf(name, sizeof(name), "%s", slash + 1);
     struct nsset *set = find_set(c, ns);
     if (!set)
         return 0;
     struct krc_object *o = krc_store_get(krc_informer_store(set->jobs), ns, name);
     if (!o) {
         dur_forget(c, ns, name);
-        count_result(c, 0);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0;
     }
     json_t *doc = object_doc(o, "ray.io/v1", RAYJOB_CRD_NAME, RJ_PATHS, NPATHS(RJ_PATHS));
@@ -993,7 +969,7 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     snprintf(x.resource_version, sizeof(x.resource_version), "%s", krc_object_resource_version(o));
     krc_object_unref(o);
     if (!doc) {
-        count_result(c, 1);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_ERROR);
         return KRC_ENOMEM;
     }
     struct rayjob job;
@@ -1001,7 +977,7 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     json_decref(doc);
     if (r) {
         KRC_LOG_ERROR("cannot parse RayJob", "key", key, "error", err.msg);
-        count_result(c, 0);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0;
     }
     x.job = &job;
@@ -1012,22 +988,22 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
     rayjob_release(&job);
     if (r) {
         KRC_LOG_ERROR("reconcile failed", "controller", "rayjob", "key", key, "error", err.msg);
-        count_result(c, 1);
+        controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_ERROR);
         return r;
     }
-    count_result(c, *requeue_after_ns > 0 ? 2 : 0);
+    controller_runtime_count(&c->rt, *requeue_after_ns > 0 ? CONTROLLER_RUNTIME_REQUEUE_AFTER
+                                                           : CONTROLLER_RUNTIME_SUCCESS);
     return 0;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------------- */
 
-static int new_informer(struct rayjob_controller *c, const char *ns, struct krc_resource res,
+static int new_informer(struct rayjob_controller *c, size_t i, struct krc_resource res,
                         const char *selector, const char *const *paths, size_t npaths, bool primary,
                         struct krc_informer **out, struct krc_error *err)
 {
     struct krc_informer_options io = {
         .resource = res,
-        .namespace = ns,
         .label_selector = selector,
         .paths = paths,
         .npaths = npaths,
@@ -1039,33 +1015,28 @@ static int new_informer(struct rayjob_controller *c, const char *ns, struct krc_
     struct krc_informer_handlers h = {rj_add, rj_update, rj_add, c};
     if (!primary)
         h = (struct krc_informer_handlers){owned_add, owned_update, owned_add, c};
-    int r = krc_informer_new(c->o.client, &io, out, err);
-    if (!r && (r = krc_informer_add_handlers(*out, &h, err))) {
-        krc_informer_free(*out);
-        *out = NULL;
-    }
-    return r;
+    return controller_runtime_informer(&c->rt, i, &io, &h, out, err);
 }
 
-static int add_set(struct rayjob_controller *c, const char *ns, struct krc_error *err)
+/* The informers of namespace entry i; the RayClusters' are the RayCluster controller's when it
+ * shares them (it starts, stops and frees them). */
+static int add_set(struct rayjob_controller *c, size_t i, struct krc_error *err)
 {
-    struct nsset *s = &c->sets[c->nsets];
+    struct nsset *s = &c->sets[i];
     int r;
-    memset(s, 0, sizeof(*s));
-    if (ns && !(s->ns = strdup(ns)))
-        return krc_error_set(err, KRC_ENOMEM, "out of memory");
-    c->nsets++;
+    s->ns = c->rt.ns[i];
     if (c->o.clusters) {
         struct krc_informer_handlers h = {owned_add, owned_update, owned_add, c};
-        if ((r = raycluster_controller_share_clusters(c->o.clusters, ns, &h, &s->clusters, err)))
+        if ((r = raycluster_controller_share_clusters(c->o.clusters, s->ns, &h, &s->clusters,
+                                                      err)) ||
+            (r = controller_runtime_borrow(&c->rt, i, s->clusters, err)))
             return r;
-        s->shared_clusters = true;
     }
-    if ((r = new_informer(c, ns, RES_RAYJOB, NULL, RJ_PATHS, NPATHS(RJ_PATHS), true, &s->jobs,
+    if ((r = new_informer(c, i, RES_RAYJOB, NULL, RJ_PATHS, NPATHS(RJ_PATHS), true, &s->jobs,
                           err)) ||
-        (!s->shared_clusters && (r = new_informer(c, ns, RES_RAYCLUSTER, NULL, RC_PATHS,
-                                                  NPATHS(RC_PATHS), false, &s->clusters, err))) ||
-        (r = new_informer(c, ns, RES_JOB, SUBMITTER_SELECTOR, JOB_PATHS, NPATHS(JOB_PATHS), false,
+        (!c->o.clusters && (r = new_informer(c, i, RES_RAYCLUSTER, NULL, RC_PATHS, NPATHS(RC_PATHS),
+                                             false, &s->clusters, err))) ||
+        (r = new_informer(c, i, RES_JOB, SUBMITTER_SELECTOR, JOB_PATHS, NPATHS(JOB_PATHS), false,
                           &s->submitters, err)))
         return r;
     return 0;
@@ -1075,7 +1046,6 @@ int rayjob_controller_new(const struct rayjob_controller_opts *opts, struct rayj
                           struct krc_error *err)
 {
     struct rayjob_controller *c = calloc(1, sizeof(*c));
-    char *list = NULL;
     int r;
     if (!c)
         return krc_error_set(err, KRC_ENOMEM, "rayjob controller: out of memory");
@@ -1090,97 +1060,41 @@ int rayjob_controller_new(const struct rayjob_controller_opts *opts, struct rayj
     c->cfg.delete_rayjob_after_finish = del && strcasecmp(del, "true") == 0;
     c->cfg.deletion_policy_gate = opts->build.gates.job_deletion_policy;
     struct krc_workqueue_opts qo = {.name = "rayjob"};
-    if ((r = krc_workqueue_new(&qo, &c->queue, err)))
+    if ((r = krc_workqueue_new(&qo, &c->queue, err)) ||
+        (r = controller_runtime_init(&c->rt, "rayjob", c->o.client, c->queue,
+                                     opts->watch_namespaces, err)))
         goto err;
-    const char *w = opts->watch_namespaces ? opts->watch_namespaces : "";
-    size_t n = 1;
-    for (const char *s = w; *s; s++)
-        n += *s == ',';
-    if (!(c->sets = calloc(n, sizeof(*c->sets))) || !(list = strdup(w))) {
+    if (!(c->sets = calloc(c->rt.nns, sizeof(*c->sets)))) {
         r = krc_error_set(err, KRC_ENOMEM, "rayjob controller: out of memory");
         goto err;
     }
-    char *save = NULL;
-    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ')
-            tok++;
-        if (*tok && (r = add_set(c, tok, err)))
+    for (size_t i = 0; i < c->rt.nns; i++) {
+        if ((r = add_set(c, i, err)))
             goto err;
     }
-    if (c->nsets == 0 && (r = add_set(c, NULL, err)))
-        goto err;
-    free(list);
     *out = c;
     return 0;
 err:
-    free(list);
     rayjob_controller_free(c);
     return r;
 }
 
 int rayjob_controller_start(struct rayjob_controller *c, struct krc_error *err)
 {
-    struct krc_strbuf out = KRC_STRBUF_INIT;
-    struct krc_list_opts lo = {.limit = 1};
-    int r = krc_client_list(c->o.client, &RES_RAYJOB, c->sets[0].ns, &lo, &out, err);
-    krc_strbuf_release(&out);
-    if (r == KRC_ENOTFOUND)
-        return krc_error_set(err, r, "the RayJob CRD (rayjobs.ray.io) is not installed");
-    if (r)
-        return r;
-    for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].jobs, c->sets[i].clusters, c->sets[i].submitters};
-        for (size_t j = 0; j < 3; j++) {
-            if (infs[j] == c->sets[i].clusters && c->sets[i].shared_clusters)
-                continue; /* started by the RayCluster controller */
-            if ((r = krc_informer_start(infs[j], err)))
-                return r;
-        }
-    }
-    for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].jobs, c->sets[i].clusters, c->sets[i].submitters};
-        for (size_t j = 0; j < 3; j++) {
-            if ((r = krc_informer_wait_synced(infs[j], CACHE_SYNC_TIMEOUT_MS)))
-                return krc_error_set(err, r,
-                                     "rayjob controller: caches of namespace %s did not sync: %s",
-                                     c->sets[i].ns ? c->sets[i].ns : "(all)", krc_strerror(r));
-        }
-    }
-    return krc_workqueue_start_workers(c->queue, c->o.workers > 0 ? c->o.workers : 1, reconcile, c,
-                                       &c->workers, err);
+    int r = controller_runtime_check_crd(&c->rt, &RES_RAYJOB, "RayJob", "rayjobs.ray.io", err);
+    return r ? r : controller_runtime_start(&c->rt, c->o.workers, reconcile, c, err);
 }
 
 void rayjob_controller_stop(struct rayjob_controller *c)
 {
-    if (c->workers) {
-        krc_workqueue_abort_workers(c->workers);
-        c->workers = NULL;
-    } else if (c->queue) {
-        krc_workqueue_shutdown(c->queue);
-    }
-    for (size_t i = 0; i < c->nsets; i++) {
-        struct krc_informer *infs[] = {c->sets[i].jobs,
-                                       c->sets[i].shared_clusters ? NULL : c->sets[i].clusters,
-                                       c->sets[i].submitters};
-        for (size_t j = 0; j < 3; j++) {
-            if (infs[j])
-                krc_informer_stop(infs[j]);
-        }
-    }
+    controller_runtime_stop(&c->rt);
 }
 
 void rayjob_controller_free(struct rayjob_controller *c)
 {
     if (!c)
         return;
-    rayjob_controller_stop(c);
-    for (size_t i = 0; i < c->nsets; i++) {
-        krc_informer_free(c->sets[i].jobs);
-        if (!c->sets[i].shared_clusters)
-            krc_informer_free(c->sets[i].clusters);
-        krc_informer_free(c->sets[i].submitters);
-        free(c->sets[i].ns);
-    }
+    controller_runtime_release(&c->rt);
     free(c->sets);
     krc_workqueue_free(c->queue);
     for (size_t i = 0; i < c->ndur; i++)
@@ -1195,7 +1109,7 @@ void rayjob_controller_free(struct rayjob_controller *c)
 static int job_series(struct rayjob_controller *c, struct krc_strbuf *info, struct krc_strbuf *dep)
 {
     int r = 0;
-    for (size_t i = 0; i < c->nsets && !r; i++) {
+    for (size_t i = 0; i < c->rt.nns && !r; i++) {
         struct krc_object_list l = {0};
         if ((r = krc_store_list(krc_informer_store(c->sets[i].jobs), &l, NULL)))
             break;
@@ -1251,16 +1165,7 @@ int rayjob_controller_metrics(struct rayjob_controller *c, struct krc_strbuf *ou
         if (r)
             goto out;
     }
-    pthread_mutex_lock(&c->mu);
-    r = krc_strbuf_addf(out,
-                        "controller_runtime_reconcile_total{controller=\"rayjob\","
-                        "result=\"success\"} %llu\n"
-                        "controller_runtime_reconcile_total{controller=\"rayjob\","
-                        "result=\"error\"} %llu\n"
-                        "controller_runtime_reconcile_total{controller=\"rayjob\","
-                        "result=\"requeue_after\"} %llu\n",
-                        c->results[0], c->results[1], c->results[2]);
-    pthread_mutex_unlock(&c->mu);
+    r = controller_runtime_reconcile_total(&c->rt, false, out);
 out:
     krc_strbuf_release(&info);
     krc_strbuf_release(&dep);
