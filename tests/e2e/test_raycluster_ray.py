@@ -183,13 +183,16 @@ def submit(core, ns, cluster, *entrypoint, timeout=JOB_TIMEOUT_S):
     """Runs `entrypoint` as a Ray job in the head pod; returns its output (the job's logs)."""
     address = f"http://{head_ip(core, ns, cluster)}:8265"
     env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0")
-    # The dashboard's job API comes up a little after the head's readiness probe passes.
+    # The dashboard's job API comes up a little after the head's readiness probe passes; and
+    # right after a head restart (GCS FT) Ray may place the job's supervisor on a node it has not
+    # yet registered ("could not be scheduled": the entrypoint never ran, so a retry is safe).
+    retry_on = ("Connection refused", "Job supervisor actor could not be scheduled")
     deadline = time.monotonic() + timeout
     while True:
         proc = subprocess.run([ray_cli(), "job", "submit", "--address", address, "--", *entrypoint],
                               capture_output=True, text=True, env=env, timeout=timeout)
         if proc.returncode == 0 or time.monotonic() > deadline or \
-                "Connection refused" not in proc.stderr + proc.stdout:
+                not any(r in proc.stderr + proc.stdout for r in retry_on):
             break
         time.sleep(2)
     assert proc.returncode == 0 and "succeeded" in proc.stdout, \
