@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang-format
   libcurl4-openssl-dev libssl-dev libnghttp2-dev libjansson-dev libyajl-dev libyaml-dev libmicrohttpd-dev
   libcmocka-dev
-  libnl-3-dev libnl-route-3-dev libgnutls28-dev nettle-dev zlib1g-dev
+  libnl-3-dev libnl-route-3-dev libgnutls28-dev nettle-dev libmbedtls-dev zlib1g-dev
   openssl iproute2 procps psmisc time wget curl bash ca-certificates python3-venv
   tzdata
   redis-server

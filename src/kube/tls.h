@@ -1,7 +1,7 @@
 /* tls.h - the TLS layer under the native transport (http_native.c), one small interface with one
- * implementation per TLS library, chosen at build time by KRC_TLS: tls_openssl.c (OpenSSL, the
- * default) or tls_gnutls.c (GnuTLS: an API client costs ~1.7 MB less resident memory with it).
- * Internal to src/kube.
+ * implementation per TLS library, chosen at build time by KRC_TLS: tls_mbedtls.c (Mbed TLS, the
+ * default: the smallest resident cost, TLS 1.2), tls_gnutls.c (GnuTLS) or tls_openssl.c
+ * (OpenSSL), both with TLS 1.3 too. Internal to src/kube.
  *
  * A krc_tls_ctx holds what all connections of a krc_http share: the trust (certificate-authority
  * or -data, else the system store; nothing with insecure-skip-tls-verify), the client certificate

@@ -31,7 +31,7 @@ enum { REQ_MAX = 16 * 1024, PEM_MAX = 8 * 1024 };
 
 struct pki {
     EVP_PKEY *ca_key, *server_key, *client_key, *other_key;
-    X509 *ca, *server, *client, *other_ca;
+    X509 *ca, *server, *client, *other_ca, *server_ip, *server_other_ip;
     char ca_pem[PEM_MAX], other_ca_pem[PEM_MAX], client_pem[PEM_MAX], client_key_pem[PEM_MAX],
         other_key_pem[PEM_MAX];
 };
@@ -98,6 +98,11 @@ static int pki_setup(void **state)
     /* No IP address in the server certificate: 127.0.0.1 only verifies via tls-server-name. */
     pki.server = make_cert(pki.server_key, "kube.test", pki.ca, pki.ca_key, 0, "DNS:kube.test");
     pki.client = make_cert(pki.client_key, "admin", pki.ca, pki.ca_key, 0, NULL);
+    /* An API server reached by address: an iPAddress entry, and one for another address. */
+    pki.server_ip = make_cert(pki.server_key, "kube-ip", pki.ca, pki.ca_key, 0,
+                              "DNS:kube.test,IP:127.0.0.1,IP:::1");
+    pki.server_other_ip = make_cert(pki.server_key, "kube-other-ip", pki.ca, pki.ca_key, 0,
+                                    "DNS:kube.test,IP:127.0.0.2");
     to_pem(pki.ca, NULL, pki.ca_pem, sizeof(pki.ca_pem));
     to_pem(pki.other_ca, NULL, pki.other_ca_pem, sizeof(pki.other_ca_pem));
     to_pem(pki.client, NULL, pki.client_pem, sizeof(pki.client_pem));
@@ -113,6 +118,8 @@ static int pki_teardown(void **state)
     X509_free(pki.other_ca);
     X509_free(pki.server);
     X509_free(pki.client);
+    X509_free(pki.server_ip);
+    X509_free(pki.server_other_ip);
     EVP_PKEY_free(pki.ca_key);
     EVP_PKEY_free(pki.server_key);
     EVP_PKEY_free(pki.client_key);
@@ -264,13 +271,13 @@ static void serve(void *arg, int fd)
     serve_conn(s, fd);
 }
 
-static struct server *server_start(int require_client_cert)
+static struct server *server_start_with(X509 *cert, int require_client_cert)
 {
     struct server *s = calloc(1, sizeof(*s));
     assert_non_null(s);
     s->ctx = SSL_CTX_new(TLS_server_method());
     assert_non_null(s->ctx);
-    assert_int_equal(SSL_CTX_use_certificate(s->ctx, pki.server), 1);
+    assert_int_equal(SSL_CTX_use_certificate(s->ctx, cert), 1);
     assert_int_equal(SSL_CTX_use_PrivateKey(s->ctx, pki.server_key), 1);
     SSL_CTX_set_alpn_select_cb(s->ctx, alpn_http11, NULL);
     if (require_client_cert) {
@@ -281,6 +288,11 @@ static struct server *server_start(int require_client_cert)
     fake_listener_start(&s->l, serve, s);
     s->port = s->l.port;
     return s;
+}
+
+static struct server *server_start(int require_client_cert)
+{
+    return server_start_with(pki.server, require_client_cert);
 }
 
 static void server_stop(struct server *s)
@@ -421,6 +433,39 @@ static void test_verification_failures_are_not_transient(void **state)
     if (r.rc)
         fail_msg("GET insecure: %s", r.msg);
     assert_int_equal(r.status, 200);
+    krc_http_free(h);
+    krc_kubeconfig_free(&cfg);
+    server_stop(s);
+}
+
+/* Without tls-server-name the address in the URL is checked against the certificate's iPAddress
+ * entries (not its DNS names or CN). */
+static void test_ip_address_checked_against_ip_entries(void **state)
+{
+    (void)state;
+    struct server *s = server_start_with(pki.server_ip, 0);
+    struct krc_kubeconfig cfg;
+    config(&cfg, "127.0.0.1", s->port);
+    free(cfg.tls_server_name);
+    cfg.tls_server_name = NULL;
+    struct krc_http *h = client(&cfg);
+    struct result r = get(h, "/by-address");
+    if (r.rc)
+        fail_msg("GET https://127.0.0.1 with IP:127.0.0.1 in the certificate: %s", r.msg);
+    assert_int_equal(r.status, 200);
+    krc_http_free(h);
+    krc_kubeconfig_free(&cfg);
+    server_stop(s);
+
+    s = server_start_with(pki.server_other_ip, 0);
+    config(&cfg, "127.0.0.1", s->port);
+    free(cfg.tls_server_name);
+    cfg.tls_server_name = NULL;
+    h = client(&cfg);
+    r = get(h, "/by-address");
+    assert_int_equal(r.rc, KRC_EIO);
+    assert_int_equal(r.sent, 0);
+    assert_int_equal(r.transient, 0);
     krc_http_free(h);
     krc_kubeconfig_free(&cfg);
     server_stop(s);
@@ -624,6 +669,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ca_data_and_tls_server_name_with_reuse),
         cmocka_unit_test(test_verification_failures_are_not_transient),
+        cmocka_unit_test(test_ip_address_checked_against_ip_entries),
         cmocka_unit_test(test_client_certificate_inline_and_from_files),
         cmocka_unit_test(test_unusable_tls_configuration_is_reported_up_front),
         cmocka_unit_test(test_retry_after_and_error_body),
