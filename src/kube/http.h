@@ -57,7 +57,7 @@ struct krc_http_request {
 
 struct krc_http_response {
     long status;            /* HTTP status; 0 when no response arrived */
-    long retry_after_s;     /* the Retry-After header in seconds, -1 when absent */
+    long retry_after_s;     /* Retry-After in seconds (dates too: retry.h); -1 when absent */
     int sent;               /* 0 only when the request surely did not reach the server */
     int transient;          /* a transport failure worth retrying (reset, refused, ...) */
     int connect_refused;    /* no connection: the server's port refused it (nothing listens) */

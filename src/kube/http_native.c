@@ -20,10 +20,11 @@
  * connections (the newest session ticket is kept, in tls_*.c). SIGPIPE: plain sockets use
  * MSG_NOSIGNAL and the TLS layer never raises it, so a process need not ignore SIGPIPE. Plain
  * http:// to any host works the same way (HTTP/1.1), so the transport can also serve other HTTP
- * clients. Not supported (nor used by the API client): proxies, h2c, HTTP-date Retry-After values,
- * response compression. */
+ * clients. Retry-After is read in both forms (seconds and HTTP-date, retry.h). Not supported
+ * (nor used by the API client): proxies, h2c, response compression. */
 #include "kube/http.h"
 
+#include "kube/retry.h"
 #include "kube/tls.h"
 #include "kube/token.h"
 #include "util/log.h"
@@ -303,7 +304,7 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
     (void)flags;
     struct conn *c = ud;
     struct xfer *x = c->x;
-    char v[32];
+    char v[64]; /* :status and Retry-After; the longest date form (RFC 850) takes 33 bytes */
     if (!x || frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id != x->stream_id)
         return 0;
     if (valuelen >= sizeof(v))
@@ -315,9 +316,8 @@ static int h2_on_header(nghttp2_session *s, const nghttp2_frame *frame, const ui
         if (st >= 200) /* 1xx heads are informational */
             x->resp->status = st;
     } else if (namelen == 11 && memcmp(name, "retry-after", 11) == 0) {
-        char *end;
-        long secs = strtol(v, &end, 10);
-        if (end != v && *end == '\0' && secs >= 0)
+        long secs;
+        if (krc_retry_after_parse(v, (int64_t)time(NULL), &secs) == 0)
             x->resp->retry_after_s = secs;
     }
     return 0;
@@ -698,8 +698,8 @@ static void h1_header(struct xfer *x, struct h1_head *r, char *line)
         else if (strcasecmp(v, "keep-alive") == 0)
             r->keep_alive = 1;
     } else if (strcasecmp(line, "Retry-After") == 0) {
-        long secs = strtol(v, &end, 10);
-        if (end != v && *end == '\0' && secs >= 0)
+        long secs;
+        if (krc_retry_after_parse(v, (int64_t)time(NULL), &secs) == 0)
             x->resp->retry_after_s = secs;
     }
 }

@@ -88,6 +88,27 @@ int krc_agent_stopping(struct krc_agent *a)
     return krc_cancel_requested(&a->cancel);
 }
 
+void krc_agent_stop(struct krc_agent *a)
+{
+    krc_cancel_request(&a->cancel);
+    pthread_mutex_lock(&a->mu);
+    pthread_cond_broadcast(&a->stop_cond);
+    pthread_mutex_unlock(&a->mu);
+}
+
+int krc_agent_sleep(struct krc_agent *a, int64_t ms)
+{
+    int64_t due = krc_agent_now_ms() + ms;
+    struct timespec until = {.tv_sec = (time_t)(due / 1000),
+                             .tv_nsec = (long)(due % 1000) * 1000000L};
+    pthread_mutex_lock(&a->mu);
+    while (!krc_agent_stopping(a) &&
+           pthread_cond_timedwait(&a->stop_cond, &a->mu, &until) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&a->mu);
+    return krc_agent_stopping(a);
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -422,13 +443,26 @@ int krc_agent_main(int argc, char **argv)
     memset(&a, 0, sizeof(a));
     struct krc_kubeconfig kc = {0};
     struct krc_error err = {0};
-    pthread_t hb, dns;
+    pthread_t hb;
+    pthread_condattr_t ca;
     struct krc_kubeletserver *ks = NULL;
-    int have_hb = 0, have_dns = 0, rc = 1;
+    struct krc_dns *dns = NULL;
+    int have_hb = 0, rc = 1;
     if (parse_flags(argc, argv, &a.cfg) != 0)
         return usage();
     krc_cancel_init(&a.cancel);
-    pthread_mutex_init(&a.mu, NULL);
+    if (pthread_mutex_init(&a.mu, NULL) != 0 || pthread_condattr_init(&ca) != 0) {
+        KRC_LOG_ERROR("node agent failed", "error", "cannot create its lock");
+        return 1;
+    }
+    if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+        pthread_cond_init(&a.stop_cond, &ca) != 0) {
+        KRC_LOG_ERROR("node agent failed", "error", "cannot create its condition variable");
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_destroy(&a.mu);
+        return 1;
+    }
+    pthread_condattr_destroy(&ca);
     a.dns_records = json_array();
     g_agent = &a;
     struct sigaction sa = {.sa_handler = on_signal};
@@ -461,14 +495,14 @@ int krc_agent_main(int argc, char **argv)
     KRC_LOG_INFO("node registered", "node", a.cfg.node_name, "gateway", a.gateway);
     if (pthread_create(&hb, NULL, krc_nodestatus_heartbeat_thread, &a) == 0)
         have_hb = 1;
-    if (pthread_create(&dns, NULL, krc_dns_thread, &a) == 0)
-        have_dns = 1;
+    if (krc_dns_start(&a, &dns, &err) != 0)
+        goto out;
     watch_pods(&a);
     rc = 0;
 out:
     if (rc != 0)
         KRC_LOG_ERROR("node agent failed", "error", err.msg);
-    krc_cancel_request(&a.cancel);
+    krc_agent_stop(&a);         /* wakes the heartbeat's sleep */
     krc_kubeletserver_stop(ks); /* follow streams end with it */
     /* Workers see the cancel and return, leaving their pods running. */
     for (;;) {
@@ -484,8 +518,7 @@ out:
     }
     if (have_hb)
         pthread_join(hb, NULL);
-    if (have_dns)
-        pthread_join(dns, NULL);
+    krc_dns_stop(dns);
     if (a.client && a.node) {
         struct krc_error e2 = {0};
         if (krc_nodestatus_set_ready(&a, 0, &e2) != 0)
@@ -498,6 +531,7 @@ out:
         krc_client_free(a.client);
     krc_kubeconfig_free(&kc);
     json_decref(a.dns_records);
+    pthread_cond_destroy(&a.stop_cond);
     pthread_mutex_destroy(&a.mu);
     g_agent = NULL;
     return rc;

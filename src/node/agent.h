@@ -2,14 +2,19 @@
  *
  * One struct krc_agent per process. Threads: the main thread watches the pods bound to this
  * node and keeps one pod worker per pod (podworker.c); a heartbeat thread renews the node Lease
- * and the Ready condition (nodestatus.c); a DNS thread recomputes the cluster's service names
- * (dns.c). Each pod worker owns its sandbox handle, so sandbox calls need no lock; the agent's
- * mutex guards only the worker list and the DNS table. */
+ * and the Ready condition (nodestatus.c); the DNS informers and thread recompute the cluster's
+ * service names when they change (dns.c). Each pod worker owns its sandbox handle, so sandbox
+ * calls need no lock; the agent's mutex guards only the worker list and the DNS table.
+ *
+ * Stopping: a signal only raises the cancel flag (a signal handler cannot signal a condition
+ * variable); the main thread's pod watch sees it within the transport's poll slice and calls
+ * krc_agent_stop, which wakes every thread sleeping in krc_agent_sleep at once. */
 #ifndef KRC_NODE_AGENT_H
 #define KRC_NODE_AGENT_H
 
 #include "kube/cancel.h"
 #include "kube/client.h"
+#include "node/dns.h"
 #include "node/node.h"
 #include "node/sandbox.h"
 #include "util/error.h"
@@ -55,6 +60,7 @@ struct krc_agent {
     char api_port[16];
     struct krc_cancel cancel;
     pthread_mutex_t mu;
+    pthread_cond_t stop_cond;      /* with mu (CLOCK_MONOTONIC): broadcast by krc_agent_stop */
     struct krc_podworker *workers; /* guarded by mu; linked by next */
     /* DNS: "ip names..." lines per namespace-independent record; see dns.c. Guarded by mu. */
     json_t *dns_records; /* array of {"ip","ns","names":[long...],"short":name or null} */
@@ -64,6 +70,10 @@ struct krc_agent {
 /* agent.c */
 int krc_agent_main(int argc, char **argv);
 int krc_agent_stopping(struct krc_agent *a);
+/* Raises the cancel flag and wakes krc_agent_sleep (not from a signal handler). */
+void krc_agent_stop(struct krc_agent *a);
+/* Sleeps ms unless the agent stops first; returns krc_agent_stopping. */
+int krc_agent_sleep(struct krc_agent *a, int64_t ms);
 
 /* nodestatus.c */
 int krc_nodestatus_register(struct krc_agent *a, struct krc_error *err);
@@ -124,15 +134,6 @@ int krc_containers_fieldref(struct krc_agent *a, json_t *pod, const char *field,
 /* probes.c: one probe run. 1 success, 0 failure. */
 int krc_probe_run(struct krc_sandbox *sb, const char *pod_ip, json_t *probe, json_t *container,
                   const char *probe_name);
-
-/* dns.c */
-void *krc_dns_thread(void *agent);
-/* The records of a Service list, an EndpointSlice list and a Pod list (pure; a new array of
- * {"ip","ns","names":[...],"short"}), which krc_dns_hosts turns into hosts lines. */
-json_t *krc_dns_compute(json_t *svcs, json_t *slices, json_t *pods);
-/* /etc/hosts content for a pod in ns with ip and hostname. */
-int krc_dns_hosts(struct krc_agent *a, const char *ns, const char *ip, const char *hostname,
-                  struct krc_strbuf *out);
 
 /* small JSON helpers (agent.c) */
 const char *krc_json_str(json_t *obj, const char *path); /* "a.b.c"; NULL if absent */

@@ -175,24 +175,21 @@ static int renew_lease(struct krc_agent *a, struct krc_error *err)
     return rc;
 }
 
+/* Beats every HEARTBEAT_S, sleeping on the agent's stop condition in between (krc_agent_stop
+ * ends the sleep at once, so shutdown does not wait for the next beat). */
 void *krc_nodestatus_heartbeat_thread(void *arg)
 {
     struct krc_agent *a = arg;
-    int64_t next = 0;
     while (!krc_agent_stopping(a)) {
-        if (krc_agent_now_ms() >= next) {
-            struct krc_error err = {0};
-            if (renew_lease(a, &err) != 0)
-                KRC_LOG_WARN("lease renewal failed", "node", a->cfg.node_name, "error", err.msg);
-            int rc = patch_status(a, 1, 0, &err);
-            if (rc == KRC_ENOTFOUND) /* the Node was deleted: register it again */
-                rc = krc_nodestatus_register(a, &err);
-            if (rc != 0)
-                KRC_LOG_WARN("node status update failed", "node", a->cfg.node_name, "error",
-                             err.msg);
-            next = krc_agent_now_ms() + HEARTBEAT_S * 1000;
-        }
-        usleep(200 * 1000);
+        struct krc_error err = {0};
+        if (renew_lease(a, &err) != 0)
+            KRC_LOG_WARN("lease renewal failed", "node", a->cfg.node_name, "error", err.msg);
+        int rc = patch_status(a, 1, 0, &err);
+        if (rc == KRC_ENOTFOUND) /* the Node was deleted: register it again */
+            rc = krc_nodestatus_register(a, &err);
+        if (rc != 0)
+            KRC_LOG_WARN("node status update failed", "node", a->cfg.node_name, "error", err.msg);
+        krc_agent_sleep(a, HEARTBEAT_S * 1000);
     }
     return NULL;
 }

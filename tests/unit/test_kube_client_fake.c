@@ -157,6 +157,40 @@ static void test_429_is_retried_for_post_after_retry_after(void **state)
     fake_stop(s);
 }
 
+static void test_429_retry_after_as_an_http_date_is_honoured(void **state)
+{
+    (void)state;
+    /* Two seconds ahead as an IMF-fixdate: the retry waits 1-2 s (whole seconds), where without
+     * the date the client's own backoff would retry within 100 ms. */
+    char header[80];
+    time_t when = time(NULL) + 2;
+    struct tm tm;
+    assert_non_null(gmtime_r(&when, &tm));
+    assert_true(
+        strftime(header, sizeof(header), "Retry-After: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm) > 0);
+    const struct fake_reply script[] = {
+        {REPLY, 429, header, "{\"kind\":\"Status\",\"code\":429,\"reason\":\"TooManyRequests\"}",
+         0},
+        {REPLY, 201, NULL, cm, 0},
+    };
+    struct fake_server *s = fake_start(script, 2);
+    struct krc_client *c = fake_client(s->port, 5000, 3);
+    struct krc_strbuf out = KRC_STRBUF_INIT;
+    struct krc_error err = {0, ""};
+    int64_t t0 = now_ms();
+    int rc = krc_client_create(c, &configmaps, "default", cm, strlen(cm), NULL, &out, &err);
+    int64_t took = now_ms() - t0;
+    if (rc)
+        fail_msg("create: %s", err.msg);
+    assert_int_equal(s->served, 2);
+    if (took < 950)
+        fail_msg("retried after %lld ms, before the Retry-After date (%s)", (long long)took,
+                 header);
+    krc_strbuf_release(&out);
+    krc_client_free(c);
+    fake_stop(s);
+}
+
 static void test_503_is_retried_for_get_but_not_for_post(void **state)
 {
     (void)state;
@@ -422,6 +456,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_429_is_retried_for_post_after_retry_after),
+        cmocka_unit_test(test_429_retry_after_as_an_http_date_is_honoured),
         cmocka_unit_test(test_503_is_retried_for_get_but_not_for_post),
         cmocka_unit_test(test_dropped_connection_is_retried_only_when_idempotent),
         cmocka_unit_test(test_refused_connection_is_retried_even_for_post_then_gives_up),
