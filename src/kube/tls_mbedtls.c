@@ -6,6 +6,10 @@
  * dependencies) runs a whole client handshake and request in ~1.2 MB. Debian 12 ships the 2.28
  * LTS branch: TLS 1.2 only (an API server requiring TLS 1.3 needs KRC_TLS=gnutls or openssl).
  *
+ * Mbed TLS's default suite order (ChaCha20-Poly1305 first, which a Go API server follows) is
+ * kept: reading 137 MB from an API server took 0.60 CPU seconds with it and 0.77 with AES-128-GCM
+ * first, although Mbed TLS uses AES-NI and PCLMULQDQ for the latter.
+ *
  * Owns the client configuration of a krc_http (trust, client certificate and key, ALPN, TLS 1.2,
  * the random source), the newest session (resumption by session ticket) and the ssl context of
  * each connection. Randomness comes from getrandom(2) (the kernel's CSPRNG, thread-safe, nothing
