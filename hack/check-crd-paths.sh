@@ -6,7 +6,7 @@
 # ray-project/kuberay at the release we follow).
 #
 # Usage: hack/check-crd-paths.sh KUBERAY_CRD_DIR [PLURAL...]   (default: rayclusters rayjobs
-#        raycronjobs; a plural whose KubeRay file is missing is skipped with a note)
+#        raycronjobs rayservices; a plural whose KubeRay file is missing is skipped with a note)
 # Prints, per CRD and version, the paths missing from ours and the paths whose type differs
 # (paths only we have are counted, not listed: KUBERAY_CRD_PATHS_VERBOSE=1 lists them too).
 # KUBERAY_CRD_PATHS_IGNORE=REGEX (grep -E) leaves out matching paths, e.g. fields of a newer
@@ -17,7 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
-usage="usage: hack/check-crd-paths.sh KUBERAY_CRD_DIR [rayclusters|rayjobs|raycronjobs ...]"
+usage="usage: hack/check-crd-paths.sh KUBERAY_CRD_DIR [rayclusters|rayjobs|raycronjobs|rayservices ...]"
 
 [ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
 theirs_dir=$1
@@ -28,7 +28,7 @@ for tool in yq jq; do
     { echo "[check-crd-paths] needs $tool (apt-get install $tool)" >&2; exit 2; }
 done
 plurals=("$@")
-[ ${#plurals[@]} -gt 0 ] || plurals=(rayclusters rayjobs raycronjobs)
+[ ${#plurals[@]} -gt 0 ] || plurals=(rayclusters rayjobs raycronjobs rayservices)
 
 # "version<TAB>path<TAB>type" for every schema node of every version of the CRD on stdin.
 # The type of an int-or-string is "int-or-string"; of a node without type, "-" (or

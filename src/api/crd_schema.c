@@ -1,7 +1,7 @@
-/* crd_schema.c - the ray.io CRDs' field tables (RayCluster, RayJob, RayCronJob) and their YAML
- * renderer. RayJob embeds the RayCluster spec and status nodes (rayClusterSpec,
- * rayClusterStatus) and RayCronJob embeds the RayJob spec (jobTemplate), exactly as KubeRay's
- * Go types nest, so each schema fact is written once.
+/* crd_schema.c - the ray.io CRDs' field tables (RayCluster, RayJob, RayCronJob, RayService) and
+ * their YAML renderer. RayJob (and RayService) embeds the RayCluster spec and status nodes
+ * (rayClusterSpec, rayClusterStatus) and RayCronJob embeds the RayJob spec (jobTemplate), exactly
+ * as KubeRay's Go types nest, so each schema fact is written once.
  *
  * The table is the one place the CRD schema is written down: every field the operator models is
  * typed (with the API server's defaults, enums and CEL rules of spec §2, §2.13), and the
@@ -463,6 +463,92 @@ NAMED_MAP(raycronjob_crd, CRD_OBJECT("raycronjobs.ray.io", "RayCronJob", "RayCro
                                      SEQ(V1_VERSION(RAYCRONJOB_PRINTER_COLUMNS, &raycronjob_spec,
                                                     OBJ(KV("lastScheduleTime", DATE_TIME))))));
 
+/* ---- RayService (spec rayservice.md §1, §2, §3.1) ------------------------------------------ */
+
+#define RAYSERVICE_I32_MIN0 MAP(T("integer"), KV("format", N_STR("int32")), KV("minimum", N_INT(0)))
+
+NAMED_MAP(
+    rayservice_spec, T("object"),
+    KV("properties",
+       MAP(KV("serviceUnhealthySecondThreshold", I32),
+           KV("deploymentUnhealthySecondThreshold", I32), KV("serveConfigV2", STRING),
+           KV("upgradeStrategy",
+              OBJ(KV("type", STRING),
+                  KV("clusterUpgradeOptions",
+                     OBJ_REQ(SEQ(N_STR("gatewayClassName"), N_STR("intervalSeconds"),
+                                 N_STR("stepSizePercent")),
+                             KV("maxSurgePercent", I32_DEFAULT(100)), KV("stepSizePercent", I32),
+                             KV("intervalSeconds", I32), KV("gatewayClassName", STRING))))),
+           KV("rayClusterDeletionDelaySeconds", RAYSERVICE_I32_MIN0), KV("rayClusterConfig", &spec),
+           KV("managedBy", &managed_by), KV("serveService", K8S("api.core.v1.Service")),
+           KV("excludeHeadPodFromServeSvc", BOOLEAN), KV("suspend", BOOLEAN))),
+    KV("required", SEQ(N_STR("rayClusterConfig"))));
+
+#define RAYSERVICE_APP_STATUSES                                                                    \
+    MAP(T("object"),                                                                               \
+        KV("additionalProperties",                                                                 \
+           OBJ(KV("status", STRING), KV("message", STRING),                                        \
+               KV("serveDeploymentStatuses",                                                       \
+                  MAP(T("object"), KV("additionalProperties",                                      \
+                                      OBJ(KV("status", STRING), KV("message", STRING))))))))
+
+NAMED_MAP(rayservice_service_status, T("object"),
+          KV("properties",
+             MAP(KV("applicationStatuses", RAYSERVICE_APP_STATUSES), KV("targetCapacity", I32),
+                 KV("trafficRoutedPercent", I32), KV("lastTrafficMigratedTime", DATE_TIME),
+                 KV("rayClusterName", STRING), KV("rayClusterStatus", &status))));
+
+NAMED_MAP(rayservice_status, T("object"),
+          KV("properties",
+             MAP(KV("conditions", MAP(T("array"), KV("items", &condition),
+                                      KV("x-kubernetes-list-type", N_STR("map")),
+                                      KV("x-kubernetes-list-map-keys", SEQ(N_STR("type"))))),
+                 KV("lastUpdateTime", DATE_TIME), KV("serviceStatus", STRING),
+                 KV("activeServiceStatus", &rayservice_service_status),
+                 KV("pendingServiceStatus", &rayservice_service_status),
+                 KV("numServeEndpoints", I32), KV("observedGeneration", I64))));
+
+#define RAYSERVICE_PRINTER_COLUMNS                                                                 \
+    SEQ(COLUMN("service status", "string", ".status.serviceStatus"),                               \
+        COLUMN("num serve endpoints", "string", ".status.numServeEndpoints"))
+
+/* v1alpha1: serveConfigV2, the v1alpha1 cluster spec, serveService and the two thresholds;
+ * statuses carry healthLastUpdateTime, no conditions. */
+NAMED_MAP(v1alpha1_rayservice_spec, T("object"),
+          KV("properties",
+             MAP(KV("serviceUnhealthySecondThreshold", I32),
+                 KV("deploymentUnhealthySecondThreshold", I32), KV("serveConfigV2", STRING),
+                 KV("rayClusterConfig", &v1alpha1_cluster_spec),
+                 KV("serveService", K8S("api.core.v1.Service")))));
+
+#define V1ALPHA1_APP_STATUSES                                                                      \
+    MAP(T("object"),                                                                               \
+        KV("additionalProperties",                                                                 \
+           OBJ(KV("status", STRING), KV("message", STRING), KV("healthLastUpdateTime", DATE_TIME), \
+               KV("serveDeploymentStatuses",                                                       \
+                  MAP(T("object"),                                                                 \
+                      KV("additionalProperties", OBJ(KV("status", STRING), KV("message", STRING),  \
+                                                     KV("healthLastUpdateTime", DATE_TIME))))))))
+
+NAMED_MAP(v1alpha1_rayservice_service_status, T("object"),
+          KV("properties",
+             MAP(KV("applicationStatuses", V1ALPHA1_APP_STATUSES), KV("rayClusterName", STRING),
+                 KV("rayClusterStatus", &v1alpha1_cluster_status))));
+
+NAMED_MAP(v1alpha1_rayservice_status, T("object"),
+          KV("properties", MAP(KV("serviceStatus", STRING),
+                               KV("activeServiceStatus", &v1alpha1_rayservice_service_status),
+                               KV("pendingServiceStatus", &v1alpha1_rayservice_service_status),
+                               KV("lastUpdateTime", DATE_TIME), KV("observedGeneration", I64))));
+
+NAMED_MAP(
+    rayservice_crd,
+    CRD_OBJECT("rayservices.ray.io", "RayService", "RayServiceList", "rayservices", "rayservice",
+               SEQ(V1_VERSION(RAYSERVICE_PRINTER_COLUMNS, &rayservice_spec, &rayservice_status),
+                   MAP(V1ALPHA1_HEAD("RayService"),
+                       KV("schema", OBJECT_SCHEMA(&v1alpha1_rayservice_spec,
+                                                  &v1alpha1_rayservice_status))))));
+
 const struct krc_crd_node *krc_crd_raycluster(void)
 {
     return &crd;
@@ -478,10 +564,16 @@ const struct krc_crd_node *krc_crd_raycronjob(void)
     return &raycronjob_crd;
 }
 
+const struct krc_crd_node *krc_crd_rayservice(void)
+{
+    return &rayservice_crd;
+}
+
 static const struct krc_crd_file crd_files[KRC_CRD_COUNT] = {
     [KRC_CRD_RAYCLUSTER] = {KRC_CRD_RAYCLUSTER_PATH, &crd},
     [KRC_CRD_RAYJOB] = {KRC_CRD_RAYJOB_PATH, &rayjob_crd},
     [KRC_CRD_RAYCRONJOB] = {KRC_CRD_RAYCRONJOB_PATH, &raycronjob_crd},
+    [KRC_CRD_RAYSERVICE] = {KRC_CRD_RAYSERVICE_PATH, &rayservice_crd},
 };
 
 const struct krc_crd_file *krc_crd_file(enum krc_crd_id id)

@@ -1,5 +1,5 @@
-/* crd_schema.h - the ray.io/v1 CustomResourceDefinitions (RayCluster, RayJob, RayCronJob) as
- * static tables, and their renderer to config/crd/bases/ray.io_<plural>.yaml.
+/* crd_schema.h - the ray.io/v1 CustomResourceDefinitions (RayCluster, RayJob, RayCronJob,
+ * RayService) as static tables, and their renderer to config/crd/bases/ray.io_<plural>.yaml.
  *
  * The table is the one place the CRD schema is written down (see crd_schema.c for its shape and
  * for why it is a tree of static const nodes). krc_crd_render() turns it into the committed YAML;
@@ -52,13 +52,21 @@ struct krc_crd_node {
 const struct krc_crd_node *krc_crd_raycluster(void);
 const struct krc_crd_node *krc_crd_rayjob(void);
 const struct krc_crd_node *krc_crd_raycronjob(void);
+const struct krc_crd_node *krc_crd_rayservice(void);
 
 /* The paths of the generated files, relative to the repository root. */
 #define KRC_CRD_RAYCLUSTER_PATH "config/crd/bases/ray.io_rayclusters.yaml"
 #define KRC_CRD_RAYJOB_PATH     "config/crd/bases/ray.io_rayjobs.yaml"
 #define KRC_CRD_RAYCRONJOB_PATH "config/crd/bases/ray.io_raycronjobs.yaml"
+#define KRC_CRD_RAYSERVICE_PATH "config/crd/bases/ray.io_rayservices.yaml"
 
-enum krc_crd_id { KRC_CRD_RAYCLUSTER = 0, KRC_CRD_RAYJOB, KRC_CRD_RAYCRONJOB, KRC_CRD_COUNT };
+enum krc_crd_id {
+    KRC_CRD_RAYCLUSTER = 0,
+    KRC_CRD_RAYJOB,
+    KRC_CRD_RAYCRONJOB,
+    KRC_CRD_RAYSERVICE,
+    KRC_CRD_COUNT
+};
 
 struct krc_crd_file {
     const char *path; /* relative to the repository root */

@@ -1,5 +1,5 @@
 /* crdgen_main.c - krc-gen-crds: writes or checks config/crd/bases/ray.io_<plural>.yaml for every
- * CRD of crd_schema.h (rayclusters, rayjobs, raycronjobs).
+ * CRD of crd_schema.h (rayclusters, rayjobs, raycronjobs, rayservices).
  *
  *   krc-gen-crds [PLURAL]         print one CRD on stdout (default rayclusters)
  *   krc-gen-crds --out ROOT       write every CRD file under the repository root ROOT (each
@@ -25,7 +25,7 @@
 static int usage(FILE *f)
 {
     fprintf(f, "usage: krc-gen-crds [--k8s-openapi DIR] [--check ROOT | --out ROOT | rayclusters "
-               "| rayjobs | raycronjobs]\n");
+               "| rayjobs | raycronjobs | rayservices]\n");
     return 2;
 }
 

@@ -1,7 +1,8 @@
 /* main.c - kuberay-operator: flags, API client, health/metrics HTTP servers, leader election,
- * the RayCluster and RayJob controllers, graceful shutdown (operator-runtime.md §1, §2, §7, §10,
- * §11). The RayJob controller is skipped, with a warning, when its CRD is not installed; so is the
- * RayCronJob controller, which runs only with the RayCronJob feature gate.
+ * the RayCluster, RayJob and RayService controllers, graceful shutdown (operator-runtime.md §1, §2,
+ * §7, §10, §11). The RayJob and RayService controllers are skipped, with a warning, when their CRD
+ * is not installed; so is the RayCronJob controller, which runs only with the RayCronJob feature
+ * gate.
  *
  * Threads: the HTTP servers (libmicrohttpd's own), the leader elector, the informers and the
  * controller's workers. main() blocks SIGTERM/SIGINT before any of them exists and waits for them
@@ -9,11 +10,12 @@
  * event of the main loop, which also watches for leadership being won (start the controller) or
  * lost (exit 1, as KubeRay does).
  *
- * Not here yet: the log file (§5.3), webhooks, batch schedulers, and the RayService controller. */
+ * Not here yet: the log file (§5.3), webhooks, batch schedulers. */
 #include "controller/operator_config.h"
 #include "controller/raycluster_controller.h"
 #include "controller/raycronjob_controller.h"
 #include "controller/rayjob_controller.h"
+#include "controller/rayservice_controller.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/events.h"
@@ -63,10 +65,12 @@ struct operator
     struct krc_client *events_client;
     struct krc_events *events;
     struct krc_leader *leader;
-    struct raycluster_controller *_Atomic ctrl; /* set once started; read by /metrics */
-    struct rayjob_controller *_Atomic job_ctrl; /* likewise */
-    struct krc_events *job_events;              /* reporting controller rayjob-controller */
+    struct raycluster_controller *_Atomic ctrl;     /* set once started; read by /metrics */
+    struct rayjob_controller *_Atomic job_ctrl;     /* likewise */
+    struct rayservice_controller *_Atomic svc_ctrl; /* likewise */
+    struct krc_events *job_events;                  /* reporting controller rayjob-controller */
     struct krc_events *cron_events; /* raycronjob-controller; NULL unless gate RayCronJob */
+    struct krc_events *svc_events;  /* rayservice-controller */
     atomic_int leading, lost;
     struct MHD_Daemon *metrics, *probes;
 };
@@ -389,6 +393,9 @@ static enum MHD_Result serve_metrics(void *cls, struct MHD_Connection *conn, con
     struct rayjob_controller *job_ctrl = atomic_load(&op->job_ctrl);
     if (!r && job_ctrl)
         r = rayjob_controller_metrics(job_ctrl, &sb);
+    struct rayservice_controller *svc_ctrl = atomic_load(&op->svc_ctrl);
+    if (!r && svc_ctrl)
+        r = rayservice_controller_metrics(svc_ctrl, &sb);
     if (r) {
         krc_strbuf_release(&sb);
         return respond(conn, 500, "text/plain", "metrics unavailable\n", 20,
@@ -489,6 +496,9 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
     struct krc_events_opts jeo = {.reporting_controller = RAYJOB_CONTROLLER_NAME};
     if ((r = krc_events_new(op->events_client, &jeo, &op->job_events, &err)))
         goto fail;
+    struct krc_events_opts seo = {.reporting_controller = RAYSERVICE_CONTROLLER_NAME};
+    if ((r = krc_events_new(op->events_client, &seo, &op->svc_events, &err)))
+        goto fail;
     struct krc_events_opts ceo = {.reporting_controller = RAYCRONJOB_CONTROLLER_NAME};
     if (bo->gates.cron_job && (r = krc_events_new(op->events_client, &ceo, &op->cron_events, &err)))
         goto fail;
@@ -512,6 +522,7 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
     struct raycluster_controller *ctrl = NULL;
     struct rayjob_controller *job_ctrl = NULL;
     struct raycronjob_controller *cron_ctrl = NULL; /* only with the RayCronJob gate */
+    struct rayservice_controller *svc_ctrl = NULL;
     if ((r = raycluster_controller_new(&ro, &ctrl, &err)))
         goto fail;
     struct rayjob_controller_opts jo = {
@@ -524,6 +535,17 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
         .clusters = ctrl, /* one RayCluster cache for both controllers */
     };
     if ((r = rayjob_controller_new(&jo, &job_ctrl, &err)))
+        goto fail_ctrl;
+    struct rayservice_controller_opts so = {
+        .client = op->client,
+        .events = op->svc_events,
+        .watch_namespaces = op->f.watch_ns,
+        .workers = (int)op->f.concurrency,
+        .build = *bo,
+        .enable_metrics = op->f.enable_metrics,
+        .clusters = ctrl,
+    };
+    if ((r = rayservice_controller_new(&so, &svc_ctrl, &err)))
         goto fail_ctrl;
     struct raycronjob_controller_opts cjo = {
         .client = op->client,
@@ -579,6 +601,14 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
                 atomic_store(&op->job_ctrl, job_ctrl);
                 KRC_LOG_INFO("controller started", "controller", "rayjob");
             }
+            if ((r = rayservice_controller_start(svc_ctrl, &err)) == KRC_ENOTFOUND) {
+                KRC_LOG_WARN("RayService controller not started", "error", err.msg);
+            } else if (r) {
+                goto fail_ctrl;
+            } else {
+                atomic_store(&op->svc_ctrl, svc_ctrl);
+                KRC_LOG_INFO("controller started", "controller", "rayservice");
+            }
             if (cron_ctrl && (r = raycronjob_controller_start(cron_ctrl, &err)) == KRC_ENOTFOUND) {
                 KRC_LOG_WARN("RayCronJob controller not started", "error", err.msg);
             } else if (cron_ctrl && r) {
@@ -592,25 +622,31 @@ static int run(struct operator* op, struct krc_kubeconfig *cfg, const struct ray
     }
     atomic_store(&op->ctrl, NULL);
     atomic_store(&op->job_ctrl, NULL);
+    atomic_store(&op->svc_ctrl, NULL);
     if (cron_ctrl)
         raycronjob_controller_stop(cron_ctrl);
+    rayservice_controller_stop(svc_ctrl);
     rayjob_controller_stop(job_ctrl);
     raycluster_controller_stop(ctrl);
     if (op->leader)
         krc_leader_stop(op->leader);
     (void)krc_events_flush(op->events, 2000); /* best effort: events are not worth a hung exit */
     (void)krc_events_flush(op->job_events, 2000);
+    (void)krc_events_flush(op->svc_events, 2000);
     if (op->cron_events)
         (void)krc_events_flush(op->cron_events, 2000);
     raycronjob_controller_free(cron_ctrl);
+    rayservice_controller_free(svc_ctrl);
     rayjob_controller_free(job_ctrl);
     raycluster_controller_free(ctrl);
     return status;
 fail_ctrl:
     atomic_store(&op->ctrl, NULL);
     atomic_store(&op->job_ctrl, NULL);
+    atomic_store(&op->svc_ctrl, NULL);
     raycluster_controller_stop(ctrl); /* its RayCluster informers call the RayJob controller */
     raycronjob_controller_free(cron_ctrl);
+    rayservice_controller_free(svc_ctrl);
     rayjob_controller_free(job_ctrl);
     raycluster_controller_free(ctrl);
 fail:
@@ -705,6 +741,7 @@ int main(int argc, char **argv)
     krc_leader_free(op.leader);
     krc_events_free(op.events);
     krc_events_free(op.job_events);
+    krc_events_free(op.svc_events);
     krc_events_free(op.cron_events);
     if (op.metrics)
         MHD_stop_daemon(op.metrics);

@@ -658,3 +658,20 @@ int ray_dashboard_gcs_healthz(struct ray_dashboard_client *c, struct krc_error *
     response_release(&r);
     return rc;
 }
+
+int ray_dashboard_request(struct ray_dashboard_client *c, const char *method, const char *path,
+                          const char *json_body, size_t body_len, long *status,
+                          char status_text[RAY_DASHBOARD_STATUS_TEXT_MAX], struct krc_strbuf *body,
+                          struct krc_error *err)
+{
+    struct response r;
+    int rc = do_request(c, method, path, json_body, body_len, json_body != NULL, &r, err);
+    if (rc)
+        return rc;
+    *status = r.status;
+    snprintf(status_text, RAY_DASHBOARD_STATUS_TEXT_MAX, "%s", r.status_text);
+    if (r.body.len && krc_strbuf_add(body, r.body.buf, r.body.len))
+        rc = krc_error_set(err, KRC_ENOMEM, "%s %s%s: out of memory", method, c->base_url, path);
+    response_release(&r);
+    return rc;
+}

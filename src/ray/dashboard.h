@@ -139,4 +139,15 @@ int ray_dashboard_gcs_healthz(struct ray_dashboard_client *c, struct krc_error *
  * undecodable body): KRC_EIO, KRC_ETIMEOUT, KRC_EINVAL, KRC_ETOOLARGE, KRC_ESERVER. */
 bool ray_dashboard_is_check_failure(int code);
 
+/* One raw request on the client's transport, for the other dashboard APIs (ray/serve.h): method
+ * "GET" or "PUT", path with query, json_body (NULL: none; else sent as application/json). On a
+ * transport success returns 0 with *status, status_text ("400 Bad Request", as Go's resp.Status)
+ * and the response body appended to body (cut at RAY_DASHBOARD_MAX_BODY; a non-2xx body at the
+ * transport's error-body cap), whatever the status; else the transport codes listed above. */
+#define RAY_DASHBOARD_STATUS_TEXT_MAX 128
+int ray_dashboard_request(struct ray_dashboard_client *c, const char *method, const char *path,
+                          const char *json_body, size_t body_len, long *status,
+                          char status_text[RAY_DASHBOARD_STATUS_TEXT_MAX], struct krc_strbuf *body,
+                          struct krc_error *err);
+
 #endif
