@@ -3,6 +3,7 @@
  * counters and Events. */
 #include "controller/controller_runtime.h"
 
+#include "api/kobj.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -217,4 +218,76 @@ void controller_runtime_eventv(struct krc_events *ev, const char *kind,
     struct krc_events_ref ref = {
         "ray.io/v1", kind, meta->ns, meta->name, meta->uid, meta->resource_version, NULL};
     (void)krc_events_record(ev, &ref, type, reason, action, "%s", note);
+}
+
+/* ---- cached objects back to documents ------------------------------------------------------- */
+
+static int set_path_json(json_t *doc, const char *dotted, const struct krc_object *o, size_t i)
+{
+    json_t *v = NULL;
+    char buf[128];
+    if (krc_object_path_json(o, i, &v, NULL))
+        return KRC_ENOMEM;
+    if (!v)
+        return 0;
+    snprintf(buf, sizeof(buf), "%s", dotted);
+    json_t *parent = doc;
+    char *seg = buf, *dot;
+    while ((dot = strchr(seg, '.'))) {
+        *dot = '\0';
+        if (!(parent = kobj_ensure_obj(parent, seg))) {
+            json_decref(v);
+            return KRC_ENOMEM;
+        }
+        seg = dot + 1;
+    }
+    return kobj_set_new(parent, seg, v);
+}
+
+static json_t *meta_doc(const struct krc_object *o)
+{
+    json_t *m = json_object(), *labels = json_object();
+    if (!m || !labels || kobj_set_str(m, "name", krc_object_name(o)) ||
+        kobj_set_str(m, "namespace", krc_object_namespace(o)) ||
+        kobj_set_str(m, "uid", krc_object_uid(o)) ||
+        kobj_set_str(m, "resourceVersion", krc_object_resource_version(o)) ||
+        (krc_object_generation(o) &&
+         kobj_set_new(m, "generation", json_integer(krc_object_generation(o)))) ||
+        (krc_object_deletion_timestamp(o) &&
+         kobj_set_str(m, "deletionTimestamp", krc_object_deletion_timestamp(o))))
+        goto err;
+    for (size_t i = 0; i < krc_object_label_count(o); i++) {
+        const char *k, *v;
+        if (krc_object_label_at(o, i, &k, &v) == 0 && kobj_set_str(labels, k, v))
+            goto err;
+    }
+    if (kobj_set_new(m, "labels", labels)) { /* consumed labels */
+        json_decref(m);
+        return NULL;
+    }
+    return m;
+err:
+    json_decref(labels);
+    json_decref(m);
+    return NULL;
+}
+
+json_t *controller_runtime_object_doc(const struct krc_object *o, const char *api_version,
+                                      const char *kind, const char *const *paths, size_t npaths)
+{
+    json_t *doc = json_object(), *meta = meta_doc(o);
+    if (!doc || !meta) {
+        json_decref(meta);
+        goto err;
+    }
+    if (kobj_set_new(doc, "metadata", meta) || kobj_set_str(doc, "apiVersion", api_version) ||
+        kobj_set_str(doc, "kind", kind))
+        goto err;
+    for (size_t i = 0; i < npaths; i++)
+        if (set_path_json(doc, paths[i], o, i))
+            goto err;
+    return doc;
+err:
+    json_decref(doc);
+    return NULL;
 }

@@ -26,6 +26,7 @@
 #include "util/error.h"
 #include "util/strbuf.h"
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -119,6 +120,14 @@ void controller_runtime_count(struct controller_runtime *rt, enum controller_run
  * the metric's HELP and TYPE lines when help (once per exposition). 0 or KRC_ENOMEM. */
 int controller_runtime_reconcile_total(struct controller_runtime *rt, bool help,
                                        struct krc_strbuf *out);
+
+/* A cached object back to a document a parser reads: apiVersion, kind, metadata (name,
+ * namespace, uid, resourceVersion, generation, deletionTimestamp, labels) and, for each i <
+ * npaths, the value the informer keeps at projection path i set at the dotted path paths[i]
+ * (absent values are left out). A new object, or NULL when out of memory. The RayService
+ * controller's reader; the RayCluster and RayJob controllers still keep their own copies. */
+json_t *controller_runtime_object_doc(const struct krc_object *o, const char *api_version,
+                                      const char *kind, const char *const *paths, size_t npaths);
 
 /* Logs an Event on the ray.io/v1 object kind/meta and records it with ev (NULL: only logged);
  * best effort by design (events.h: the recorder counts and logs drops). */
