@@ -1,11 +1,15 @@
 /* log.c - `log (NAME | TYPE/NAME)` (spec kubectl-ray.md §4.9): the logs of a Ray cluster's pods
  * into <out-dir>/<pod>/, or with --link gke a Cloud Logging URL.
  *
- * Partial: each pod's stdout.log (its first container's current log, read through pods/log) is
- * written as KubeRay does; the Ray session logs (`tar` of /tmp/ray/session_latest/logs through
- * pods/exec) are not, because this plugin's API client has no streaming (SPDY/WebSocket) upgrade
- * yet. The command says so on stderr instead of pretending. */
+ * As KubeRay: each pod's stdout.log (its first container's current log, read through pods/log),
+ * then the Ray session logs: `tar` of /tmp/ray/session_latest/logs run in the pod through
+ * pods/exec (kube/exec.h, WebSocket where KubeRay uses SPDY) and extracted as it streams in
+ * (untar.h) into <out-dir>/<pod>/. Unlike KubeRay, an archive entry that would land outside that
+ * directory is refused, and tar's exit code 1 (a log file grew while it was read, which GNU tar
+ * reports even with --warning=no-file-changed) is a warning, not a failure. */
 #include "cli/cli.h"
+#include "cli/untar.h"
+#include "kube/exec.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,9 +19,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DIR_MODE  0755
-#define FILE_MODE 0644
-#define GKE_URL   "https://console.cloud.google.com/logs/query;query="
+#define DIR_MODE         0755
+#define FILE_MODE        0644
+#define GKE_URL          "https://console.cloud.google.com/logs/query;query="
+#define RAY_LOGS         "/tmp/ray/session_latest/logs/"
+#define TAR_FILE_CHANGED 1 /* GNU tar: "some files differ" (changed while read) */
 
 const char *cli_check_node_type(const char *v, char *out, size_t size)
 {
@@ -193,6 +199,89 @@ static int write_file(const char *path, const char *data, size_t len)
     return close(fd) == 0 ? 0 : errno;
 }
 
+/* One pod's session-log download. */
+struct download {
+    struct cli_ctx *ctx;
+    const char *pod;
+    struct cli_untar *untar;
+    int announced;
+    int untar_failed;
+    char why[1024];
+};
+
+static void announce(struct download *d)
+{
+    if (!d->announced)
+        fprintf(d->ctx->out, "Downloading log for Ray Node %s\n", d->pod);
+    d->announced = 1;
+}
+
+static int on_tar_output(void *p, int channel, const char *data, size_t len)
+{
+    struct download *d = p;
+    if (channel == KRC_EXEC_STDERR) { /* tar's complaints, as KubeRay passes them through */
+        fwrite(data, 1, len, d->ctx->errout);
+        return 0;
+    }
+    if (cli_untar_feed(d->untar, data, len, d->why, sizeof(d->why)) != 0) {
+        d->untar_failed = 1;
+        return KRC_EINVAL;
+    }
+    if (cli_untar_entries(d->untar) > 0)
+        announce(d);
+    return 0;
+}
+
+/* Streams the pod's Ray session logs into dir. */
+static int download_ray_logs(struct cli_ctx *ctx, const char *ns, const char *pod,
+                             const char *container, const char *dir)
+{
+    static const char *const argv[] = {
+        "tar", "--warning=no-file-changed", "-cf", "-", "-C", RAY_LOGS, "."};
+    struct download d = {.ctx = ctx, .pod = pod};
+    struct krc_exec_opts o = {.ns = ns,
+                              .pod = pod,
+                              .container = container,
+                              .argv = argv,
+                              .argc = sizeof(argv) / sizeof(argv[0]),
+                              .want_stderr = 1,
+                              .on_output = on_tar_output,
+                              .ctx = &d};
+    struct krc_exec_result res;
+    struct krc_error err = {0, ""};
+    int rc = 0;
+
+    if (!(d.untar = cli_untar_new(dir, ctx->out)))
+        return cli_fail(ctx, "out of memory");
+    int erc = krc_exec(ctx->client, &o, &res, &err);
+    if (d.untar_failed) {
+        rc = cli_fail(ctx, "failed to download ray head log files with error: %s", d.why);
+        goto out;
+    }
+    if (erc != 0) {
+        rc = cli_fail(ctx, "Error occurred while calling remote command: %s", cli_api_msg(&err));
+        goto out;
+    }
+    if (res.exit_code == TAR_FILE_CHANGED) {
+        fprintf(ctx->errout, "Warning: tar in pod %s: some log files changed while being read\n",
+                pod);
+    } else if (res.exit_code != 0) {
+        rc = cli_fail(ctx,
+                      "Error occurred while calling remote command: command terminated with exit "
+                      "code %d",
+                      res.exit_code);
+        goto out;
+    }
+    if (cli_untar_finish(d.untar, d.why, sizeof(d.why)) != 0) {
+        rc = cli_fail(ctx, "failed to download ray head log files with error: %s", d.why);
+        goto out;
+    }
+    announce(&d);
+out:
+    cli_untar_free(d.untar);
+    return rc;
+}
+
 int cli_run_log(struct cli_ctx *ctx, const struct cli_args *a)
 {
     const char *ns, *node_type = cli_flag_str(a, "node-type");
@@ -331,10 +420,14 @@ int cli_run_log(struct cli_ctx *ctx, const struct cli_args *a)
                      strerror(e));
             goto out;
         }
+        const char *cname = json_string_value(json_object_get(
+            json_array_get(
+                json_object_get(json_object_get(json_array_get(items, i), "spec"), "containers"),
+                0),
+            "name"));
+        if (download_ray_logs(ctx, ns, pname ? pname : "", cname, dir) != 0)
+            goto out;
     }
-    fprintf(ctx->errout, "warning: Ray session logs (/tmp/ray/session_latest/logs) were not "
-                         "downloaded: pods/exec is not supported by this kubectl-ray yet; only "
-                         "each pod's stdout.log was written\n");
     rc = 0;
 out:
     if (logs)

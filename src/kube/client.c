@@ -113,6 +113,11 @@ const char *krc_client_namespace(const struct krc_client *c)
     return c->namespace;
 }
 
+struct krc_http *krc_client_transport(struct krc_client *c)
+{
+    return c->http;
+}
+
 const char *krc_client_server(const struct krc_client *c)
 {
     return krc_http_server(c->http);

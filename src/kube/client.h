@@ -75,6 +75,9 @@ void krc_client_stats(struct krc_client *c, struct krc_client_stats *out);
 const char *krc_client_namespace(const struct krc_client *c);
 /* The server URL. */
 const char *krc_client_server(const struct krc_client *c);
+/* The transport under the client, for the clients of upgraded connections (exec.h). */
+struct krc_http;
+struct krc_http *krc_client_transport(struct krc_client *c);
 
 /* A request in general terms, for what the verbs below do not cover (pods/eviction, scale, ...).
  * method is "GET", "POST", "PUT", "PATCH" or "DELETE"; query is "?k=v&..." built with

@@ -729,3 +729,52 @@ out:
     krc_strbuf_release(&url);
     return rc;
 }
+
+/* HTTP/1.1 Upgrade is implemented by the native backend only (http.h): libcurl's easy interface
+ * would need CURLOPT_CONNECT_ONLY and hand-made HTTP, which is what http_native.c already has. */
+struct krc_http_upgraded {
+    int unused;
+};
+
+int krc_http_upgrade(struct krc_http *h, const struct krc_http_upgrade_request *req,
+                     struct krc_http_response *resp, struct krc_http_upgraded **out,
+                     struct krc_error *err)
+{
+    (void)h;
+    (void)resp;
+    *out = NULL;
+    return krc_error_set(err, KRC_EINVAL, "GET %s: HTTP/1.1 upgrades need KRC_HTTP_BACKEND=native",
+                         req->path_and_query);
+}
+
+const char *krc_http_upgraded_header(const struct krc_http_upgraded *u, const char *name)
+{
+    (void)u;
+    (void)name;
+    return NULL;
+}
+
+long krc_http_upgraded_read(struct krc_http_upgraded *u, void *buf, size_t len, long timeout_ms,
+                            struct krc_error *err)
+{
+    (void)u;
+    (void)buf;
+    (void)len;
+    (void)timeout_ms;
+    return krc_error_set(err, KRC_EINVAL, "HTTP/1.1 upgrades need KRC_HTTP_BACKEND=native");
+}
+
+int krc_http_upgraded_write(struct krc_http_upgraded *u, const void *data, size_t len,
+                            long timeout_ms, struct krc_error *err)
+{
+    (void)u;
+    (void)data;
+    (void)len;
+    (void)timeout_ms;
+    return krc_error_set(err, KRC_EINVAL, "HTTP/1.1 upgrades need KRC_HTTP_BACKEND=native");
+}
+
+void krc_http_upgraded_free(struct krc_http_upgraded *u)
+{
+    free(u);
+}

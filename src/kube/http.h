@@ -87,4 +87,39 @@ void krc_http_response_release(struct krc_http_response *resp);
 int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,
                      struct krc_http_response *resp, struct krc_error *err);
 
+/* ---- HTTP/1.1 Upgrade: a connection handed over to another protocol (WebSocket) ----
+ *
+ * HTTP/2 has no Upgrade, so each upgrade opens a dedicated connection whose TLS ALPN offers
+ * http/1.1 alone; it is never pooled and is closed by krc_http_upgraded_free. Only the native
+ * backend implements this; the libcurl one answers KRC_EINVAL. */
+struct krc_http_upgraded;
+
+struct krc_http_upgrade_request {
+    const char *path_and_query; /* sent as a GET */
+    /* Further request header lines without CRLF ("Upgrade: websocket", ...); Host, User-Agent
+     * and Authorization are added. None may contain a line break. */
+    const char *const *headers;
+    size_t nheaders;
+    long timeout_ms;           /* connecting and the handshake; 0 = the connect timeout */
+    struct krc_cancel *cancel; /* also stops later reads and writes; NULL = not cancellable */
+};
+
+/* One attempt. Returns 0 when a response arrived: *out is the upgraded connection when it was
+ * 101 Switching Protocols (resp->status 101), else NULL with resp->status and resp->body set (the
+ * body up to KRC_HTTP_ERROR_BODY_MAX). A negative code as krc_http_perform otherwise. */
+int krc_http_upgrade(struct krc_http *h, const struct krc_http_upgrade_request *req,
+                     struct krc_http_response *resp, struct krc_http_upgraded **out,
+                     struct krc_error *err);
+/* The value of a header of the 101 response (name case-insensitive, the first such header), or
+ * NULL. Valid until krc_http_upgraded_free. */
+const char *krc_http_upgraded_header(const struct krc_http_upgraded *u, const char *name);
+/* Reads what is available, waiting at most timeout_ms (0 = no limit) for the first byte: > 0
+ * bytes, 0 when the peer closed the connection, or KRC_ETIMEOUT, KRC_ECANCELED, KRC_EIO. */
+long krc_http_upgraded_read(struct krc_http_upgraded *u, void *buf, size_t len, long timeout_ms,
+                            struct krc_error *err);
+/* Writes all of data (waiting at most timeout_ms; 0 = no limit): 0 or a negative code. */
+int krc_http_upgraded_write(struct krc_http_upgraded *u, const void *data, size_t len,
+                            long timeout_ms, struct krc_error *err);
+void krc_http_upgraded_free(struct krc_http_upgraded *u);
+
 #endif

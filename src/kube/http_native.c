@@ -110,6 +110,8 @@ struct xfer {
     size_t body_off;    /* HTTP/2: request body bytes handed to nghttp2 */
     int transient_fail; /* the failure is worth another try */
     int refused;        /* HTTP/2: the server refused the stream unprocessed (REFUSED_STREAM) */
+    int http1_only;     /* a connection for an Upgrade: ALPN http/1.1 only */
+    struct krc_strbuf *head_lines; /* when set, the response's header lines, each + NUL */
     char msg[ERRMSG_MAX];
 };
 
@@ -490,7 +492,7 @@ static int tls_connect(struct xfer *x, struct conn *c, int64_t deadline)
     struct krc_http *h = x->h;
     struct krc_tls_status st;
 
-    int rc = krc_tls_conn_new(h->tls_ctx, c->fd, h->verify_name, &c->tls, &st);
+    int rc = krc_tls_conn_new(h->tls_ctx, c->fd, h->verify_name, x->http1_only, &c->tls, &st);
     if (rc)
         return fail(x, st.sys_errno == ENOMEM ? KRC_ENOMEM : KRC_EIO, 0, "TLS (server name %s): %s",
                     h->verify_name, st.msg);
@@ -718,6 +720,8 @@ static int h1_read_head(struct xfer *x, struct conn *c, struct h1_head *r, struc
             r->status < 100 || r->status > 999)
             return fail(x, KRC_EIO, 1, "malformed HTTP status line");
         r->keep_alive = major == 1 && minor >= 1;
+        if (x->head_lines)
+            krc_strbuf_reset(x->head_lines);
         for (;;) {
             rc = h1_line(x, c, line);
             if (rc <= 0)
@@ -727,6 +731,8 @@ static int h1_read_head(struct xfer *x, struct conn *c, struct h1_head *r, struc
                 return fail(x, KRC_EIO, 0, "response headers larger than %d bytes", HEADER_MAX);
             if (!line->len)
                 break;
+            if (x->head_lines && krc_strbuf_add(x->head_lines, line->buf, line->len + 1) != 0)
+                return fail(x, KRC_ENOMEM, 0, "out of memory");
             h1_header(x, r, line->buf);
         }
         if (r->length == -2)
@@ -1223,5 +1229,164 @@ int krc_http_perform(struct krc_http *h, const struct krc_http_request *req,
     account(h, req, resp, now_ms() - start, conns, h2, rc);
 out:
     wipe_strbuf(&tok);
+    return rc;
+}
+
+/* ---- HTTP/1.1 Upgrade ---- */
+
+struct krc_http_upgraded {
+    struct krc_http_request req; /* what the shared code reads: method and cancel */
+    struct krc_http_response resp;
+    struct xfer x;
+    struct conn *c;
+    struct krc_strbuf head_lines;
+};
+
+void krc_http_upgraded_free(struct krc_http_upgraded *u)
+{
+    if (!u)
+        return;
+    conn_free(u->c);
+    krc_strbuf_release(&u->head_lines);
+    krc_http_response_release(&u->resp);
+    free(u);
+}
+
+const char *krc_http_upgraded_header(const struct krc_http_upgraded *u, const char *name)
+{
+    size_t n = strlen(name);
+    const char *end = u->head_lines.buf + u->head_lines.len;
+    for (const char *p = u->head_lines.buf; p && p < end; p += strlen(p) + 1) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Starts a per-call deadline and clears the previous call's failure. */
+static void upgraded_arm(struct krc_http_upgraded *u, long timeout_ms)
+{
+    u->x.msg[0] = '\0';
+    u->x.deadline_ms = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
+}
+
+static int upgraded_fail(struct krc_http_upgraded *u, int rc, struct krc_error *err)
+{
+    return krc_error_set(err, rc, "%s %s", krc_http_server(u->x.h),
+                         u->x.msg[0] ? u->x.msg : krc_strerror(rc));
+}
+
+long krc_http_upgraded_read(struct krc_http_upgraded *u, void *buf, size_t len, long timeout_ms,
+                            struct krc_error *err)
+{
+    struct conn *c = u->c;
+    if (c->rpos < c->rlen) { /* what arrived with the response head */
+        size_t n = c->rlen - c->rpos < len ? c->rlen - c->rpos : len;
+        memcpy(buf, c->rbuf + c->rpos, n);
+        c->rpos += n;
+        return (long)n;
+    }
+    upgraded_arm(u, timeout_ms);
+    ssize_t n = conn_read(&u->x, c, buf, len);
+    if (n < 0)
+        return upgraded_fail(u, (int)n, err);
+    return (long)n;
+}
+
+int krc_http_upgraded_write(struct krc_http_upgraded *u, const void *data, size_t len,
+                            long timeout_ms, struct krc_error *err)
+{
+    upgraded_arm(u, timeout_ms);
+    int rc = conn_write(&u->x, u->c, data, len);
+    return rc ? upgraded_fail(u, rc, err) : 0;
+}
+
+int krc_http_upgrade(struct krc_http *h, const struct krc_http_upgrade_request *req,
+                     struct krc_http_response *resp, struct krc_http_upgraded **out,
+                     struct krc_error *err)
+{
+    struct krc_strbuf tok = KRC_STRBUF_INIT, rq = KRC_STRBUF_INIT, line;
+    struct krc_http_upgraded *u;
+    struct h1_head head;
+    int rc;
+
+    *out = NULL;
+    krc_strbuf_init(&line, LINE_MAX_LEN);
+    krc_strbuf_reset(&resp->body);
+    resp->status = 0;
+    resp->retry_after_s = -1;
+    resp->sent = 0;
+    resp->transient = 0;
+    resp->connect_refused = 0;
+    if (!(u = calloc(1, sizeof(*u)))) {
+        rc = krc_error_set(err, KRC_ENOMEM, "http client: out of memory");
+        goto out;
+    }
+    u->req.method = "GET";
+    u->req.path_and_query = req->path_and_query;
+    u->req.cancel = req->cancel;
+    krc_http_response_init(&u->resp);
+    krc_strbuf_init(&u->head_lines, HEADER_MAX);
+    u->x.h = h;
+    u->x.req = &u->req;
+    u->x.resp = resp; /* during the handshake; u->resp afterwards */
+    u->x.http1_only = 1;
+    u->x.head_lines = &u->head_lines;
+    u->x.deadline_ms = now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : h->connect_timeout_ms);
+    if ((rc = krc_bearer_get(&h->bearer, 0, &tok, err)) != 0)
+        goto out;
+    if ((rc = conn_open(&u->x, &u->c)) != 0)
+        goto fail;
+    atomic_fetch_add(&h->n_connections, 1);
+    atomic_fetch_add(&h->n_attempts, 1);
+    resp->sent = 1;
+    rc = krc_strbuf_addf(&rq, "GET %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n", h->prefix,
+                         req->path_and_query, h->authority, h->user_agent);
+    if (!rc && tok.len)
+        rc = krc_strbuf_addf(&rq, "Authorization: Bearer %s\r\n", tok.buf);
+    for (size_t i = 0; !rc && i < req->nheaders; i++)
+        rc = krc_strbuf_addf(&rq, "%s\r\n", req->headers[i]);
+    if (!rc)
+        rc = krc_strbuf_adds(&rq, "\r\n");
+    if (rc) {
+        rc = fail(&u->x, KRC_ENOMEM, 0, "out of memory");
+        goto fail;
+    }
+    if ((rc = conn_write(&u->x, u->c, rq.buf, rq.len)) != 0)
+        goto fail;
+    rc = h1_read_head(&u->x, u->c, &head, &line);
+    if (rc == 0)
+        rc = fail(&u->x, KRC_EIO, 1, "the server closed the connection without answering");
+    if (rc < 0)
+        goto fail;
+    resp->status = head.status;
+    if (head.status == 101) {
+        u->x.resp = &u->resp;
+        u->x.head_lines = NULL;
+        *out = u;
+        u = NULL;
+        rc = 0;
+        goto out;
+    }
+    rc = h1_read_body(&u->x, u->c, &head, &line); /* the error's body, for its message */
+    if (rc == CUT || (rc && resp->status >= 300 && rc != KRC_ECANCELED))
+        rc = 0; /* the status is the verdict; the body only explains it */
+    if (!rc)
+        goto out;
+fail:
+    resp->transient = u->x.transient_fail;
+    krc_error_set(err, rc, "GET %s (upgrade): %s", req->path_and_query,
+                  u->x.msg[0] ? u->x.msg : krc_strerror(rc));
+out:
+    if (u && u->c)
+        u->c->dead = 1;
+    krc_http_upgraded_free(u);
+    wipe_strbuf(&tok);
+    wipe_strbuf(&rq);
+    krc_strbuf_release(&line);
     return rc;
 }

@@ -42,8 +42,10 @@ int krc_tls_ctx_new(const struct krc_kubeconfig *cfg, struct krc_tls_ctx **out,
 void krc_tls_ctx_free(struct krc_tls_ctx *ctx);
 
 /* A TLS client over fd (connected, non-blocking; not closed by krc_tls_conn_free) that sends
- * verify_name as SNI unless it is an IP address and checks the server certificate against it. */
-int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
+ * verify_name as SNI unless it is an IP address and checks the server certificate against it.
+ * With http1_only, ALPN offers http/1.1 alone (a connection for an HTTP/1.1 Upgrade, which
+ * HTTP/2 does not have). */
+int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name, int http1_only,
                      struct krc_tls_conn **out, struct krc_tls_status *st);
 /* 0 when the handshake is done, KRC_TLS_WANT_*, or KRC_TLS_FAILED. */
 int krc_tls_handshake(struct krc_tls_conn *c, struct krc_tls_status *st);

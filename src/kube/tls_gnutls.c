@@ -270,7 +270,7 @@ static void save_session(struct krc_tls_conn *c)
     free_secret(&old);
 }
 
-int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
+int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name, int http1_only,
                      struct krc_tls_conn **out, struct krc_tls_status *st)
 {
     const gnutls_datum_t alpn[] = {{(unsigned char *)(uintptr_t)ALPN_H2, sizeof(ALPN_H2) - 1},
@@ -287,7 +287,8 @@ int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
     }
     if ((g = gnutls_priority_set(c->s, ctx->prio)) < 0 ||
         (g = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, ctx->cred)) < 0 ||
-        (g = gnutls_alpn_set_protocols(c->s, alpn, 2, 0)) < 0 ||
+        (g = gnutls_alpn_set_protocols(c->s, http1_only ? alpn + 1 : alpn, http1_only ? 1 : 2, 0)) <
+            0 ||
         (!is_ip(verify_name) && (g = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, verify_name,
                                                             strlen(verify_name))) < 0)) {
         krc_tls_conn_free(c, 0);

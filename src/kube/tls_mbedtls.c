@@ -58,6 +58,7 @@ enum {
 
 struct krc_tls_ctx {
     mbedtls_ssl_config conf;
+    mbedtls_ssl_config conf_h1; /* the same but ALPN http/1.1 only, for HTTP/1.1 upgrades */
     mbedtls_x509_crt trust;
     mbedtls_x509_crt own_cert;
     mbedtls_pk_context own_key;
@@ -78,6 +79,7 @@ struct krc_tls_conn {
 };
 
 static const char *alpn_protocols[] = {"h2", "http/1.1", NULL};
+static const char *alpn_protocols_h1[] = {"http/1.1", NULL};
 
 /* Records why a call failed; returns KRC_TLS_FAILED. */
 static int set_status(struct krc_tls_status *st, int sys_errno, const char *fmt, ...)
@@ -280,8 +282,7 @@ static int load_client_cert(struct krc_tls_ctx *ctx, const struct krc_kubeconfig
     if (mbedtls_pk_check_pair(&ctx->own_cert.pk, &ctx->own_key) != 0)
         return krc_error_set(err, KRC_EINVAL,
                              "http client: client certificate and key do not match");
-    n = mbedtls_ssl_conf_own_cert(&ctx->conf, &ctx->own_cert, &ctx->own_key);
-    return n ? mbed_fail(err, n, "using the client certificate", NULL) : 0;
+    return 0;
 }
 
 /* Whether the server's own certificate carries the IP address the connection was made to. */
@@ -303,15 +304,43 @@ static int verify_cb(void *arg, mbedtls_x509_crt *crt, int depth, uint32_t *flag
     return 0;
 }
 
+/* One client configuration over the loaded trust and client certificate. Mbed TLS 2.28 sets
+ * ALPN per configuration only, hence two of them (a few hundred bytes each). */
+static int configure(struct krc_tls_ctx *ctx, mbedtls_ssl_config *conf, const char **alpn,
+                     struct krc_error *err)
+{
+    int n = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+                                        MBEDTLS_SSL_PRESET_DEFAULT);
+    if (n == 0)
+        n = mbedtls_ssl_conf_alpn_protocols(conf, alpn);
+    if (n != 0)
+        return mbed_fail(err, n, "configuring TLS", NULL);
+    mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                                 MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
+    mbedtls_ssl_conf_rng(conf, kernel_random, NULL);
+    mbedtls_ssl_conf_session_tickets(conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+    mbedtls_ssl_conf_authmode(conf,
+                              ctx->verify ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
+    if (ctx->verify)
+        mbedtls_ssl_conf_ca_chain(conf, &ctx->trust, NULL);
+    if (chain_len(&ctx->own_cert) > 0) {
+        n = mbedtls_ssl_conf_own_cert(conf, &ctx->own_cert, &ctx->own_key);
+        if (n != 0)
+            return mbed_fail(err, n, "using the client certificate", NULL);
+    }
+    return 0;
+}
+
 int krc_tls_ctx_new(const struct krc_kubeconfig *cfg, struct krc_tls_ctx **out,
                     struct krc_error *err)
 {
-    int rc = 0, n;
+    int rc = 0;
     *out = NULL;
     struct krc_tls_ctx *ctx = calloc(1, sizeof(*ctx));
     if (!ctx)
         return krc_error_set(err, KRC_ENOMEM, "http client: out of memory");
     mbedtls_ssl_config_init(&ctx->conf);
+    mbedtls_ssl_config_init(&ctx->conf_h1);
     mbedtls_x509_crt_init(&ctx->trust);
     mbedtls_x509_crt_init(&ctx->own_cert);
     mbedtls_pk_init(&ctx->own_key);
@@ -322,24 +351,14 @@ int krc_tls_ctx_new(const struct krc_kubeconfig *cfg, struct krc_tls_ctx **out,
     }
     ctx->mu_ok = 1;
     ctx->verify = !cfg->insecure_skip_tls_verify;
-    n = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
-                                    MBEDTLS_SSL_PRESET_DEFAULT);
-    if (n == 0)
-        n = mbedtls_ssl_conf_alpn_protocols(&ctx->conf, alpn_protocols);
-    if (n != 0) {
-        rc = mbed_fail(err, n, "configuring TLS", NULL);
-    } else {
-        mbedtls_ssl_conf_min_version(&ctx->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
-                                     MBEDTLS_SSL_MINOR_VERSION_3); /* TLS 1.2 */
-        mbedtls_ssl_conf_rng(&ctx->conf, kernel_random, NULL);
-        mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
-        mbedtls_ssl_conf_authmode(&ctx->conf, ctx->verify ? MBEDTLS_SSL_VERIFY_REQUIRED
-                                                          : MBEDTLS_SSL_VERIFY_NONE);
-        if (ctx->verify && !(rc = load_trust(ctx, cfg, err)))
-            mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->trust, NULL);
-    }
+    if (ctx->verify)
+        rc = load_trust(ctx, cfg, err);
     if (!rc)
         rc = load_client_cert(ctx, cfg, err);
+    if (!rc)
+        rc = configure(ctx, &ctx->conf, alpn_protocols, err);
+    if (!rc)
+        rc = configure(ctx, &ctx->conf_h1, alpn_protocols_h1, err);
     if (rc) {
         krc_tls_ctx_free(ctx);
         return rc;
@@ -354,6 +373,7 @@ void krc_tls_ctx_free(struct krc_tls_ctx *ctx)
         return;
     mbedtls_ssl_session_free(&ctx->session);
     mbedtls_ssl_config_free(&ctx->conf);
+    mbedtls_ssl_config_free(&ctx->conf_h1);
     mbedtls_pk_free(&ctx->own_key);
     mbedtls_x509_crt_free(&ctx->own_cert);
     mbedtls_x509_crt_free(&ctx->trust);
@@ -416,7 +436,7 @@ static void save_session(struct krc_tls_conn *c)
     mbedtls_ssl_session_free(&old);
 }
 
-int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
+int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name, int http1_only,
                      struct krc_tls_conn **out, struct krc_tls_status *st)
 {
     char buf[ERRBUF_MAX];
@@ -427,7 +447,7 @@ int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
     c->ctx = ctx;
     c->fd = fd;
     mbedtls_ssl_init(&c->ssl);
-    int n = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
+    int n = mbedtls_ssl_setup(&c->ssl, http1_only ? &ctx->conf_h1 : &ctx->conf);
     if (n == 0) {
         if (inet_pton(AF_INET, verify_name, c->ip) == 1)
             c->ip_len = (int)sizeof(struct in_addr);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 static const unsigned char alpn_protos[] = "\x02h2\x08http/1.1";
+static const unsigned char alpn_protos_h1[] = "\x08http/1.1"; /* for HTTP/1.1 upgrades */
 
 struct krc_tls_ctx {
     SSL_CTX *ssl_ctx;
@@ -302,7 +303,7 @@ static int is_ip(const char *s)
     return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
+int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name, int http1_only,
                      struct krc_tls_conn **out, struct krc_tls_status *st)
 {
     char ebuf[160];
@@ -321,6 +322,10 @@ int krc_tls_conn_new(struct krc_tls_ctx *ctx, int fd, const char *verify_name,
     if (SSL_set_fd(c->ssl, fd) != 1)
         rc = set_status(st, 0, "%s", ssl_reason(ebuf, sizeof(ebuf)));
     SSL_set_connect_state(c->ssl);
+    /* SSL_set_alpn_protos returns 0 on success, unlike most of OpenSSL. */
+    if (!rc && http1_only &&
+        SSL_set_alpn_protos(c->ssl, alpn_protos_h1, sizeof(alpn_protos_h1) - 1) != 0)
+        rc = set_status(st, ENOMEM, "%s", ssl_reason(ebuf, sizeof(ebuf)));
     if (!rc && !ip && SSL_set_tlsext_host_name(c->ssl, verify_name) != 1)
         rc = set_status(st, 0, "%s", ssl_reason(ebuf, sizeof(ebuf)));
     if (!rc && SSL_get_verify_mode(c->ssl) != SSL_VERIFY_NONE) {

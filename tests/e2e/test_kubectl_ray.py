@@ -230,21 +230,31 @@ def test_get_workergroup_shows_ready_replicas_and_totals(demo, ns):
                               f"in Ray cluster {CLUSTER}\n")
 
 
-def test_log_writes_each_pods_stdout_log(demo, ns, core, tmp_path):
+def test_log_writes_each_pods_stdout_log_and_ray_session_logs(demo, ns, core, tmp_path):
     pods = sorted(p.metadata.name for p in core.list_namespaced_pod(ns).items)
     out = ray("-n", ns, "log", CLUSTER, "--out-dir", str(tmp_path))
-    assert out.stdout == "Command set to retrieve both head and worker node logs.\n"
+    assert out.stdout == ("Command set to retrieve both head and worker node logs.\n"
+                          + "".join(f"Downloading log for Ray Node {pod}\n" for pod in pods))
     assert sorted(os.listdir(tmp_path)) == pods
     for pod in pods:
         want = kubectl("logs", "-n", ns, pod).stdout
         assert (tmp_path / pod / "stdout.log").read_text()[:len(want)] == want
-    # the session logs (pods/exec + tar) are not downloaded yet, and the plugin says so
-    assert "were not downloaded" in out.stderr
+        # /tmp/ray/session_latest/logs of the pod, through pods/exec + tar, as KubeRay does
+        assert (tmp_path / pod / "raylet.out").stat().st_size > 0, os.listdir(tmp_path / pod)
+    head_pod = next(p for p in pods if "-head-" in p)
+    gcs = (tmp_path / head_pod / "gcs_server.out").read_text()
+    assert gcs, "gcs_server.out is empty"
+    live = kubectl("exec", "-n", ns, head_pod, "--", "head", "-c", "200",
+                   "/tmp/ray/session_latest/logs/gcs_server.out").stdout
+    n = min(len(gcs), len(live))
+    assert gcs[:n] == live[:n]
     (tmp_path / "heads").mkdir()
     head = ray("-n", ns, "logs", CLUSTER, "--node-type", "HEAD", "--out-dir",
                str(tmp_path / "heads"))
-    assert head.stdout == "Command set to retrieve only head node logs.\n"
+    assert head.stdout == ("Command set to retrieve only head node logs.\n"
+                           f"Downloading log for Ray Node {head_pod}\n")
     assert [p.split("-head-")[0] for p in os.listdir(tmp_path / "heads")] == [CLUSTER]
+    assert (tmp_path / "heads" / head_pod / "raylet.out").is_file()
 
 
 def test_job_submit_runs_an_interactive_rayjob_on_the_cluster(demo, ns, core, tmp_path):
