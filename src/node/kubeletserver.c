@@ -1,11 +1,15 @@
-/* kubeletserver.c - the part of the kubelet's HTTPS API the API server calls for `kubectl logs`
- * and `kubectl exec`:
+/* kubeletserver.c - the part of the kubelet's HTTPS API the API server calls for `kubectl logs`,
+ * `kubectl exec` and `kubectl port-forward`:
  *   GET /containerLogs/<namespace>/<pod>/<container>?follow=&previous=&tailLines=&limitBytes=
  * served from the container log files the supervisor writes (<pod dir>/logs/<c>/<restart>.log);
  *   POST /exec/<namespace>/<pod>/<container>?command=..&input=1&output=1&error=1&tty=1
  * an HTTP upgrade to SPDY/3.1 with stream protocol v4.channel.k8s.io (what kube-apiserver
  * v1.35 speaks to kubelets for exec, also when kubectl talks WebSocket to it), served by
- * execsession.c on a thread of its own per session.
+ * execsession.c on a thread of its own per session;
+ *   POST /portForward/<namespace>/<pod>
+ * an HTTP upgrade to SPDY/3.1 with stream protocol portforward.k8s.io (what kube-apiserver v1.35
+ * speaks to kubelets for port-forward, also when kubectl tunnels SPDY through WebSocket to it),
+ * served by portforward.c on a thread of its own per session in the pod's network namespace.
  *
  * TLS with client-certificate authentication (tlsfront.c, which owns the listening socket on the
  * node's bridge address and hands each verified connection over as a plaintext socketpair): only
@@ -13,8 +17,9 @@
  * certificate); there is no per-request authorisation (the kubelet's SubjectAccessReview), which
  * is what a real cluster adds. libmicrohttpd without TLS (see tlsfront.c for why) and with a
  * thread per connection, so a follow stream may simply sleep while waiting for more output; an
- * upgraded exec connection is then the socketpair itself. attach and port-forward are not
- * served. */
+ * upgraded connection is then the socketpair itself. attach is not served, nor the kubelet's
+ * WebSocket port-forward (a client speaking WebSocket to the API server without the SPDY tunnel,
+ * which the API server passes through to the kubelet as it is). */
 #define _GNU_SOURCE
 #include "node/kubeletserver.h"
 
@@ -22,6 +27,7 @@
 #include "node/podproto.h"
 #include "node/podjson.h"
 #include "node/podworker.h"
+#include "node/portforward.h"
 #include "node/tlsfront.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -43,13 +49,16 @@
 #define FOLLOW_POLL_US (200 * 1000)
 #define EXEC_MAX_ARGS  1024
 /* Per connection: the request, and the write buffer of a log answer. */
-#define CONNECTION_MEMORY (128 * 1024)
-#define EXEC_STOP_WAIT_S  5
+#define CONNECTION_MEMORY   (128 * 1024)
+#define SESSION_STOP_WAIT_S 5
 
-/* One exec from the HTTP request to the end of its SPDY session. */
-struct exec_job {
+/* One exec or port-forward from the HTTP request to the end of its SPDY session. */
+struct stream_job {
     struct krc_kubeletserver *ks;
-    struct exec_job *next; /* in ks->execs once upgraded */
+    struct stream_job *next;           /* in ks->sessions once upgraded */
+    int portforward;                   /* which of the two: pf or req */
+    struct krc_portforward_request pf; /* pf.netns_fd is the job's: closed with it */
+    char pod_id[80];
     struct krc_exec_request req;
     char socket_path[1200];
     char container[KRC_POD_NAME_MAX];
@@ -69,7 +78,7 @@ struct krc_kubeletserver {
     struct krc_strbuf cert, key, ca;
     pthread_mutex_t mu;
     pthread_cond_t cond;
-    struct exec_job *execs; /* running sessions, guarded by mu */
+    struct stream_job *sessions; /* running sessions, guarded by mu */
 };
 
 /* The pod directory of ns/name on this node, from the worker list. */
@@ -227,23 +236,28 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char
     return ret;
 }
 
-/* --- exec --- */
+/* --- exec and port-forward sessions --- */
 
-static void exec_job_free(struct exec_job *j)
+static void stream_job_free(struct stream_job *j)
 {
+    if (j->portforward && j->pf.netns_fd >= 0)
+        close(j->pf.netns_fd);
     for (size_t i = 0; i < j->req.argc; i++)
         free(j->argv_store[i]);
     free(j->extra);
     free(j);
 }
 
-static void *exec_thread(void *arg)
+static void *stream_thread(void *arg)
 {
-    struct exec_job *j = arg;
+    struct stream_job *j = arg;
     struct krc_kubeletserver *ks = j->ks;
-    krc_exec_serve(j->sock, j->extra, j->extra_len, &j->req);
+    if (j->portforward)
+        krc_portforward_serve(j->sock, j->extra, j->extra_len, &j->pf);
+    else
+        krc_exec_serve(j->sock, j->extra, j->extra_len, &j->req);
     pthread_mutex_lock(&ks->mu);
-    for (struct exec_job **p = &ks->execs; *p; p = &(*p)->next)
+    for (struct stream_job **p = &ks->sessions; *p; p = &(*p)->next)
         if (*p == j) {
             *p = j->next;
             break;
@@ -251,16 +265,17 @@ static void *exec_thread(void *arg)
     pthread_cond_broadcast(&ks->cond);
     pthread_mutex_unlock(&ks->mu);
     MHD_upgrade_action(j->urh, MHD_UPGRADE_ACTION_CLOSE);
-    exec_job_free(j);
+    stream_job_free(j);
     return NULL;
 }
 
 /* MHD hands over the upgraded connection; the session must not run on MHD's thread (it forwards
  * the TLS data for us once this returns). */
-static void exec_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
-                          size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+static void stream_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
+                            size_t extra_len, MHD_socket sock,
+                            struct MHD_UpgradeResponseHandle *urh)
 {
-    struct exec_job *j = cls;
+    struct stream_job *j = cls;
     struct krc_kubeletserver *ks = j->ks;
     pthread_t t;
     pthread_attr_t attr;
@@ -272,29 +287,29 @@ static void exec_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, co
         memcpy(j->extra, extra, extra_len);
     j->extra_len = j->extra ? extra_len : 0;
     pthread_mutex_lock(&ks->mu);
-    j->next = ks->execs;
-    ks->execs = j;
+    j->next = ks->sessions;
+    ks->sessions = j;
     int rc = pthread_attr_init(&attr);
     if (rc == 0) {
         rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         if (rc == 0)
-            rc = pthread_create(&t, &attr, exec_thread, j);
+            rc = pthread_create(&t, &attr, stream_thread, j);
         pthread_attr_destroy(&attr);
     }
     if (rc != 0)
-        ks->execs = j->next;
+        ks->sessions = j->next;
     pthread_mutex_unlock(&ks->mu);
     if (rc != 0) {
-        KRC_LOG_WARN("exec: no thread for the session", "error", strerror(rc));
+        KRC_LOG_WARN("exec/port-forward: no thread for the session", "error", strerror(rc));
         MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-        exec_job_free(j);
+        stream_job_free(j);
     }
 }
 
 static enum MHD_Result collect_command(void *cls, enum MHD_ValueKind kind, const char *key,
                                        const char *value)
 {
-    struct exec_job *j = cls;
+    struct stream_job *j = cls;
     (void)kind;
     if (strcmp(key, "command") != 0 || !value)
         return MHD_YES;
@@ -309,21 +324,63 @@ static enum MHD_Result collect_command(void *cls, enum MHD_ValueKind kind, const
     return MHD_YES;
 }
 
-/* 1 if one of the X-Stream-Protocol-Version headers (repeated or comma-separated) is ours. */
+/* Whether the client's X-Stream-Protocol-Version headers (repeated or comma-separated) name
+ * `want`, and whether it sent any. */
+struct protocol_search {
+    const char *want;
+    int found, any;
+};
+
 static enum MHD_Result find_protocol(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
-    int *found = cls;
+    struct protocol_search *ps = cls;
     (void)kind;
     if (strcasecmp(key, "X-Stream-Protocol-Version") != 0 || !value)
         return MHD_YES;
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", value);
     char *save = NULL;
-    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
-        if (strcmp(t, KRC_EXEC_PROTOCOL) == 0)
-            *found = 1;
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        ps->any = 1;
+        if (strcmp(t, ps->want) == 0)
+            ps->found = 1;
+    }
     return MHD_YES;
+}
+
+/* 403 when the client offers stream protocols but not ours, as the kubelet's handshake. */
+static enum MHD_Result refuse_protocol(struct MHD_Connection *c, const char *ours)
+{
+    static const char msg[] = "unable to upgrade: unable to negotiate protocol\n";
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(msg), (void *)(uintptr_t)msg,
+                                                             MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "X-Accepted-Stream-Protocol-Versions", ours);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FORBIDDEN, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* The 101 answer that hands the connection to j's session thread. */
+static enum MHD_Result switch_to_spdy(struct MHD_Connection *c, struct stream_job *j,
+                                      const char *protocol)
+{
+    struct MHD_Response *r = MHD_create_response_for_upgrade(stream_upgraded, j);
+    if (!r) {
+        stream_job_free(j);
+        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+    if (protocol)
+        MHD_add_response_header(r, "X-Stream-Protocol-Version", protocol);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    /* j is the upgrade handler's now (not called if the response never goes out: then j leaks,
+     * bounded by failed upgrades) */
+    return ret;
 }
 
 static int flag_arg(struct MHD_Connection *c, const char *name)
@@ -336,7 +393,7 @@ static enum MHD_Result handle_exec(struct krc_kubeletserver *ks, struct MHD_Conn
                                    const char *url)
 {
     char ns[254], pod[254], dir[1024];
-    struct exec_job *j = calloc(1, sizeof(*j));
+    struct stream_job *j = calloc(1, sizeof(*j));
     enum MHD_Result ret;
     if (!j)
         return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
@@ -349,8 +406,8 @@ static enum MHD_Result handle_exec(struct krc_kubeletserver *ks, struct MHD_Conn
     j->req.out = flag_arg(c, "output");
     j->req.err = flag_arg(c, "error") && !j->req.tty;
     const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
-    int have_protocol = 0;
-    MHD_get_connection_values(c, MHD_HEADER_KIND, find_protocol, &have_protocol);
+    struct protocol_search ps = {.want = KRC_EXEC_PROTOCOL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, find_protocol, &ps);
     if (sscanf(url, "/exec/%253[^/]/%253[^/]/%63[^/?]", ns, pod, j->container) != 3) {
         ret = reply(c, MHD_HTTP_NOT_FOUND, "not found\n");
     } else if (!pod_dir(ks->agent, ns, pod, dir, sizeof(dir))) {
@@ -364,33 +421,58 @@ static enum MHD_Result handle_exec(struct krc_kubeletserver *ks, struct MHD_Conn
     } else if (!upgrade || strcasecmp(upgrade, "SPDY/3.1") != 0) {
         ret = reply(c, MHD_HTTP_BAD_REQUEST,
                     "unable to upgrade: missing upgrade headers in request (SPDY/3.1 only)\n");
-    } else if (!have_protocol) {
-        struct MHD_Response *r = MHD_create_response_from_buffer(
-            strlen("unable to upgrade: unable to negotiate protocol\n"),
-            (void *)(uintptr_t) "unable to upgrade: unable to negotiate protocol\n",
-            MHD_RESPMEM_PERSISTENT);
-        if (!r) {
-            ret = MHD_NO;
-        } else {
-            MHD_add_response_header(r, "X-Accepted-Stream-Protocol-Versions", KRC_EXEC_PROTOCOL);
-            ret = MHD_queue_response(c, MHD_HTTP_FORBIDDEN, r);
-            MHD_destroy_response(r);
-        }
+    } else if (!ps.found) {
+        ret = refuse_protocol(c, KRC_EXEC_PROTOCOL);
     } else {
         snprintf(j->socket_path, sizeof(j->socket_path), "%s/%s", dir, KRC_PODPROTO_SOCKET);
-        struct MHD_Response *r = MHD_create_response_for_upgrade(exec_upgraded, j);
-        if (!r)
-            return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "SPDY/3.1");
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
-        MHD_add_response_header(r, "X-Stream-Protocol-Version", KRC_EXEC_PROTOCOL);
-        ret = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, r);
-        MHD_destroy_response(r);
-        /* j is the upgrade handler's now (not called if the response never goes out: then j
-         * leaks, bounded by failed upgrades) */
-        return ret;
+        return switch_to_spdy(c, j, KRC_EXEC_PROTOCOL);
     }
-    exec_job_free(j);
+    stream_job_free(j);
+    return ret;
+}
+
+/* --- port-forward --- */
+
+static enum MHD_Result handle_portforward(struct krc_kubeletserver *ks, struct MHD_Connection *c,
+                                          const char *url)
+{
+    char ns[254], pod[254], dir[1024];
+    struct krc_error err;
+    struct stream_job *j = calloc(1, sizeof(*j));
+    enum MHD_Result ret;
+    if (!j)
+        return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    krc_error_clear(&err);
+    j->ks = ks;
+    j->portforward = 1;
+    j->pf.netns_fd = -1;
+    j->pf.pod_id = j->pod_id;
+    const char *upgrade = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Upgrade");
+    struct protocol_search ps = {.want = KRC_PORTFORWARD_PROTOCOL};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, find_protocol, &ps);
+    if (sscanf(url, "/portForward/%253[^/]/%253[^/?]", ns, pod) != 2) {
+        ret = reply(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    } else if (!pod_dir(ks->agent, ns, pod, dir, sizeof(dir))) {
+        ret = reply(c, MHD_HTTP_NOT_FOUND, "pod not found on this node\n");
+    } else if (!upgrade || strcasecmp(upgrade, "SPDY/3.1") != 0) {
+        ret = reply(c, MHD_HTTP_BAD_REQUEST,
+                    "unable to upgrade: missing upgrade headers in request (SPDY/3.1 only)\n");
+    } else if (ps.any && !ps.found) {
+        ret = refuse_protocol(c, KRC_PORTFORWARD_PROTOCOL);
+    } else if (krc_portforward_open_netns(dir, &j->pf.netns_fd, &err) != 0) {
+        char msg[2 * sizeof(ns) + KRC_ERROR_MSG_MAX + 64];
+        snprintf(msg, sizeof(msg), "port-forward to %s/%s: %s\n", ns, pod, err.msg);
+        ret = reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
+    } else {
+        const char *slash = strrchr(dir, '/');
+        const char *id = slash ? slash + 1 : dir;
+        size_t id_len = strnlen(id, sizeof(j->pod_id) - 1);
+        memcpy(j->pod_id, id, id_len);
+        j->pod_id[id_len] = '\0';
+        /* A client that names no protocol gets none back, as the kubelet's handshake. */
+        return switch_to_spdy(c, j, ps.any ? KRC_PORTFORWARD_PROTOCOL : NULL);
+    }
+    stream_job_free(j);
     return ret;
 }
 
@@ -408,6 +490,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (strncmp(url, "/exec/", 6) == 0 && (!strcmp(method, "POST") || !strcmp(method, "GET")))
         return handle_exec(ks, c, url);
+    if (strncmp(url, "/portForward/", 13) == 0 &&
+        (!strcmp(method, "POST") || !strcmp(method, "GET")))
+        return handle_portforward(ks, c, url);
     if (strcmp(method, "GET") != 0)
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
     char ns[254], pod[254], ctr[KRC_POD_NAME_MAX];
@@ -534,15 +619,16 @@ void krc_kubeletserver_stop(struct krc_kubeletserver *ks)
     if (!ks)
         return;
     /* No new connections, and every client connection closed: the HTTP server's connections see
-     * EOF. Then end running exec sessions: MHD waits for upgraded connections to be closed. */
+     * EOF. Then end running exec and port-forward sessions: MHD waits for upgraded connections to
+     * be closed. */
     krc_tlsfront_stop(ks->front);
     pthread_mutex_lock(&ks->mu);
-    for (struct exec_job *j = ks->execs; j; j = j->next)
+    for (struct stream_job *j = ks->sessions; j; j = j->next)
         shutdown(j->sock, SHUT_RDWR);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += EXEC_STOP_WAIT_S;
-    while (ks->execs && pthread_cond_timedwait(&ks->cond, &ks->mu, &until) == 0)
+    until.tv_sec += SESSION_STOP_WAIT_S;
+    while (ks->sessions && pthread_cond_timedwait(&ks->cond, &ks->mu, &until) == 0)
         ;
     pthread_mutex_unlock(&ks->mu);
     if (ks->daemon)
