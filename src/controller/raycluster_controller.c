@@ -584,6 +584,21 @@ int raycluster_controller_share_clusters(struct raycluster_controller *c, const 
                          ns ? ns : "(all)");
 }
 
+int raycluster_controller_share_services(struct raycluster_controller *c, const char *ns,
+                                         struct krc_informer **out, struct krc_error *err)
+{
+    *out = NULL;
+    for (size_t i = 0; i < c->rt.nns; i++) {
+        const char *sns = c->sets[i].ns;
+        if ((!ns && !sns) || (ns && sns && strcmp(ns, sns) == 0)) {
+            *out = c->sets[i].svcs;
+            return 0;
+        }
+    }
+    return krc_error_set(err, KRC_ENOTFOUND, "raycluster controller: namespace %s not watched",
+                         ns ? ns : "(all)");
+}
+
 int raycluster_controller_start(struct raycluster_controller *c, struct krc_error *err)
 {
     return controller_runtime_start(&c->rt, c->o.workers, reconcile, c, err);

@@ -69,6 +69,15 @@ int raycluster_controller_share_clusters(struct raycluster_controller *c, const 
                                          const struct krc_informer_handlers *h,
                                          struct krc_informer **out, struct krc_error *err);
 
+/* The informer of the RayClusters' Services (labelled ray.io/cluster; projection: "spec" at
+ * RAYCLUSTER_SVC_CACHE_PATH_SPEC) of the watched namespace ns, borrowed as with
+ * raycluster_controller_share_clusters, for reads only (no handler is added): the RayService
+ * controller reads a cluster's head Service from it. KRC_ENOTFOUND when c does not watch exactly
+ * ns. */
+#define RAYCLUSTER_SVC_CACHE_PATH_SPEC 0
+int raycluster_controller_share_services(struct raycluster_controller *c, const char *ns,
+                                         struct krc_informer **out, struct krc_error *err);
+
 /* Appends the controller's Prometheus series (text format 0.0.4): the kuberay_cluster_* family of
  * spec §11 when metrics are enabled, and controller_runtime_reconcile_total always. */
 int raycluster_controller_metrics(struct raycluster_controller *c, struct krc_strbuf *out);

@@ -43,7 +43,7 @@ static const char *const RC_PATHS[] = {"spec", "status", "metadata.annotations",
 static const char *const POD_PATHS[] = {
     "metadata.annotations", "spec.restartPolicy",       "status.phase",
     "status.conditions",    "status.containerStatuses", "status.podIP"};
-static const char *const SVC_PATHS[] = {"spec"};
+static const char *const SVC_PATHS[] = {[RAYCLUSTER_SVC_CACHE_PATH_SPEC] = "spec"};
 /* kubectl's copy of the applied RayCluster is not kept. */
 static const struct krc_projection_drop RC_DROPS[] = {
     {RAYCLUSTER_CACHE_PATH_ANNOTATIONS, KRC_LAST_APPLIED_ANNOTATION}};

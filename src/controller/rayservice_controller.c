@@ -3,7 +3,8 @@
  * clusters (§6.5), deletion and finalizer, validation (§3.3), suspend, initializing timeout,
  * RayClusters (§6.1, §6.4), head serve labels and Serve applications (rayservice_serve.c),
  * Services (§9), status (rayservice_state.c). The helpers every part of a pass uses (API reads and
- * writes, Events, the status write) are here too. */
+ * writes, Events, the status write) are here too. The RayService, its RayClusters and its
+ * Services are read from the informer caches (rayservice_controller.h). */
 #define _GNU_SOURCE
 #include "controller/rayservice_controller_internal.h"
 
@@ -57,6 +58,9 @@ static const struct krc_projection_drop RC_DROPS[] = {
  * Owns(&Service{}) caches them all); a pass reads their selector, ports and clusterIP. */
 #define SVC_SELECTOR RAY_LABEL_ORIGINATED_FROM_CRD "=" RAYSERVICE_KIND
 static const char *const SVC_PATHS[] = {"spec"};
+/* The RayClusters' own Services when this controller runs without the RayCluster controller's
+ * caches: the same selector and projection as that controller's. */
+static const char *const CLUSTER_SVC_PATHS[] = {[RAYCLUSTER_SVC_CACHE_PATH_SPEC] = "spec"};
 #define NPATHS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- handlers ------------------------------------------------------------------------------- */
@@ -779,9 +783,19 @@ static int add_set(struct rayservice_controller *c, size_t i, struct krc_error *
     if (c->o.clusters) {
         if ((r = raycluster_controller_share_clusters(c->o.clusters, c->rt.ns[i], &own,
                                                       &c->clusters[i], err)) ||
-            (r = controller_runtime_borrow(&c->rt, i, c->clusters[i], err)))
+            (r = controller_runtime_borrow(&c->rt, i, c->clusters[i], err)) ||
+            (r = raycluster_controller_share_services(c->o.clusters, c->rt.ns[i],
+                                                      &c->cluster_svcs[i], err)) ||
+            (r = controller_runtime_borrow(&c->rt, i, c->cluster_svcs[i], err)))
             return r;
     } else {
+        struct krc_informer_handlers none = {.ctx = c};
+        struct krc_informer_options co = {.resource = rayservice_res_service,
+                                          .label_selector = RAY_LABEL_CLUSTER,
+                                          .paths = CLUSTER_SVC_PATHS,
+                                          .npaths = NPATHS(CLUSTER_SVC_PATHS)};
+        if ((r = controller_runtime_informer(&c->rt, i, &co, &none, &c->cluster_svcs[i], err)))
+            return r;
         struct krc_informer_options io = {.resource = rayservice_res_raycluster,
                                           .paths = RC_PATHS,
                                           .npaths = NPATHS(RC_PATHS),
@@ -823,7 +837,8 @@ int rayservice_controller_new(const struct rayservice_controller_opts *opts,
     c->services = calloc(c->rt.nns, sizeof(*c->services));
     c->clusters = calloc(c->rt.nns, sizeof(*c->clusters));
     c->svcs = calloc(c->rt.nns, sizeof(*c->svcs));
-    if (!c->services || !c->clusters || !c->svcs) {
+    c->cluster_svcs = calloc(c->rt.nns, sizeof(*c->cluster_svcs));
+    if (!c->services || !c->clusters || !c->svcs || !c->cluster_svcs) {
         r = krc_error_set(err, KRC_ENOMEM, "rayservice controller: out of memory");
         goto err;
     }
@@ -858,6 +873,7 @@ void rayservice_controller_free(struct rayservice_controller *c)
     free(c->services);
     free(c->clusters);
     free(c->svcs);
+    free(c->cluster_svcs);
     rayservice_memory_release(&c->mem);
     free(c);
 }

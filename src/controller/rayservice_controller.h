@@ -3,14 +3,25 @@
  * serving head Pod, points the head and serve Services at the ready cluster, deletes old
  * clusters after the deletion delay, and writes the status.
  *
- * Shape (as the RayJob controller): per watched namespace an informer of RayServices (every
- * event) and the RayCluster informer (enqueueing a RayService owner), one work queue keyed
+ * Shape (as the RayJob controller): per watched namespace an informer of RayServices (creates,
+ * deletes, and updates that change the generation, labels or annotations), the RayCluster
+ * informer (the RayCluster controller's when it is given, shared as the RayJob controller shares
+ * it) and an informer of the Services labelled ray.io/originated-from-crd=RayService, the last
+ * two enqueueing the owning RayService (rayservice_owner_name); one work queue keyed
  * "namespace/name", N workers. Every successful pass requeues itself after 2 s (KubeRay's
- * periodic requeue drives Serve status, the head label and Endpoints; Pods, Services and
- * EndpointSlices are not watched). A pass reads the RayService and its RayClusters from the API
- * server (not from the caches: the status a pass writes is computed from the object it read, so a
- * cache lagging one write behind would only cost conflicts), Pods, Services and EndpointSlices
- * likewise.
+ * periodic requeue drives Serve status, the head label and Endpoints; Pods and EndpointSlices
+ * are not watched).
+ *
+ * A pass reads the RayService, its RayClusters, its head and serve Services and the clusters'
+ * head Services (for the dashboard port; the RayCluster controller's Service cache when shared)
+ * from the caches (projections: what the pass reads, no more). A cache may lag a write of the
+ * previous pass: a status or finalizer write from a stale object fails on its resourceVersion and
+ * the pass is retried; a pending cluster created a moment ago and not cached yet answers
+ * AlreadyExists, and the pass requeues quietly; a Service not cached yet is read from the API
+ * server. Objects a pass rewrites whole (a RayCluster updated in place, a Service pointed at
+ * another cluster) are read from the API server first, since the caches keep only part of them.
+ * Pods (the head serve label) and EndpointSlices (§9.4) are listed from the API server on each
+ * pass, as they are not watched (§5.2).
  *
  * The dashboard and the Serve proxy are reached at the head Pod's IP (the ports of the cluster's
  * head Service), as the RayJob controller does: the operator may run outside the pod network
@@ -42,8 +53,9 @@ struct rayservice_controller_opts {
     int workers;                  /* <= 0 behaves as 1 */
     struct raycluster_opts build; /* gates, version, head Service switches */
     bool enable_metrics;          /* kuberay_service_* series (§17) */
-    /* Borrowed: the RayCluster controller whose RayCluster informers this one shares (start it
-     * first, stop it before freeing this one); NULL: this controller runs its own. */
+    /* Borrowed: the RayCluster controller whose RayCluster and Service informers this one
+     * shares (start it first, stop it before freeing this one); NULL: this controller runs its
+     * own. */
     struct raycluster_controller *clusters;
 };
 

@@ -33,8 +33,10 @@ extern const struct krc_resource rayservice_res_rayservice, rayservice_res_raycl
 struct rayservice_controller {
     struct rayservice_controller_opts o;
     /* Per namespace entry: RayServices, their RayClusters (the RayCluster controller's when
-     * shared) and their Services (ray.io/originated-from-crd=RayService). */
-    struct krc_informer **services, **clusters, **svcs;
+     * shared), their Services (ray.io/originated-from-crd=RayService) and the RayClusters'
+     * Services (ray.io/cluster, read for the dashboard port; the RayCluster controller's when
+     * shared). */
+    struct krc_informer **services, **clusters, **svcs, **cluster_svcs;
     struct krc_workqueue *queue;
     struct controller_runtime rt;
     const char *zero_downtime_env; /* ENABLE_ZERO_DOWNTIME at start, NULL when unset */

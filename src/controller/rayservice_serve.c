@@ -7,6 +7,7 @@
 #include "api/kobj.h"
 #include "controller/raycluster_names.h"
 #include "controller/rayservice_cluster.h"
+#include "kube/informer.h"
 #include "ray/dashboard.h"
 #include "ray/serve.h"
 #include "util/base64.h"
@@ -97,28 +98,50 @@ static bool head_ready(const json_t *cluster)
     return false;
 }
 
+/* The head Service's spec: from the RayClusters' Service cache, else (not cached yet) from the
+ * API server. */
+static int head_service_spec(struct rayservice_pass *x, const char *name, json_t **spec,
+                             struct krc_error *err)
+{
+    struct krc_object *o =
+        krc_store_get(krc_informer_store(x->c->cluster_svcs[x->nsi]), rayservice_pass_ns(x), name);
+    json_t *svc = NULL;
+    int r;
+    *spec = NULL;
+    if (o) {
+        r = krc_object_path_json(o, RAYCLUSTER_SVC_CACHE_PATH_SPEC, spec, err);
+        krc_object_unref(o);
+        return r;
+    }
+    if ((r = rayservice_pass_get(x, &rayservice_res_service, name, &svc, err)))
+        return r;
+    *spec = json_incref(kobj_obj(svc, "spec"));
+    json_decref(svc);
+    return 0;
+}
+
 /* The dashboard's base URL: head Pod IP and the head Service's port named dashboard. */
 static int dashboard_base(struct rayservice_pass *x, const json_t *cluster, char *out, size_t size,
                           struct krc_error *err)
 {
     char svcname[RAYSERVICE_NAME_MAX];
-    json_t *svc = NULL, *p;
+    json_t *spec = NULL, *p;
     size_t i;
     long long port = -1;
     const char *hs = kobj_path_str(cluster, "spec.headGroupSpec.headService.metadata.name");
     snprintf(svcname, sizeof(svcname), "%s", hs && *hs ? hs : "");
     if (!*svcname)
         snprintf(svcname, sizeof(svcname), "%.250s-head-svc", rayservice_pass_name(cluster));
-    int r = rayservice_pass_get(x, &rayservice_res_service, svcname, &svc, err);
+    int r = head_service_spec(x, svcname, &spec, err);
     if (r)
         return r;
-    json_array_foreach(kobj_path(svc, "spec.ports"), i, p)
+    json_array_foreach(kobj_arr(spec, "ports"), i, p)
     {
         const char *n = kobj_str(p, "name");
         if (n && strcmp(n, DASHBOARD_PORT) == 0 && json_is_integer(json_object_get(p, "port")))
             port = json_integer_value(json_object_get(p, "port"));
     }
-    json_decref(svc);
+    json_decref(spec);
     if (port < 0)
         return krc_error_set(err, KRC_EINVAL, "dashboard port is not found");
     const char *ip = kobj_path_str(cluster, "status.head.podIP");

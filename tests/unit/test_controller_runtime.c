@@ -1,7 +1,7 @@
 /* Unit tests for controller/controller_runtime: the --watch-namespace list (empty entries, leading
  * and trailing spaces, duplicates dropped, "" and NULL meaning all namespaces), which entry serves
  * a namespace, work queue key splitting, start/stop of the workers of a runtime without informers,
- * and the controller_runtime_reconcile_total series. */
+ * the controller_runtime_reconcile_total series and cached objects back to documents. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -207,6 +207,53 @@ static void test_reconcile_total(void **state)
     controller_runtime_release(&rt);
 }
 
+/* A cached object back to a document: the fixed metadata, each kept path at its place, absent
+ * paths left out, a dropped annotation gone. */
+static void test_object_doc(void **state)
+{
+    (void)state;
+    static const char *const paths[] = {"spec", "status", "metadata.annotations",
+                                        "metadata.finalizers"};
+    static const struct krc_projection_drop drop = {2, KRC_LAST_APPLIED_ANNOTATION};
+    static const char obj[] =
+        "{\"apiVersion\":\"ray.io/v1\",\"kind\":\"RayService\",\"metadata\":{\"name\":\"demo\","
+        "\"namespace\":\"prod\",\"uid\":\"u1\",\"resourceVersion\":\"42\",\"generation\":3,"
+        "\"deletionTimestamp\":\"2026-01-01T00:00:00Z\",\"labels\":{\"a\":\"b\"},"
+        "\"annotations\":{\"x\":\"y\",\"" KRC_LAST_APPLIED_ANNOTATION "\":\"{}\"},"
+        "\"finalizers\":[\"f\"],\"ownerReferences\":[{\"kind\":\"K\"}]},"
+        "\"spec\":{\"n\":1,\"deep\":{\"k\":[true]}}}";
+    struct krc_projection *p = NULL;
+    struct krc_projection_parser *ps = NULL;
+    struct krc_error err = {0};
+    assert_int_equal(krc_projection_new(paths, 4, NULL, &p, &err), 0);
+    assert_int_equal(krc_projection_drop_member(p, &drop, &err), 0);
+    assert_int_equal(
+        krc_projection_parser_new(p, KRC_PROJECTION_OBJECT, NULL, NULL, NULL, &ps, &err), 0);
+    assert_int_equal(krc_projection_parser_feed(ps, obj, strlen(obj), &err), 0);
+    assert_int_equal(krc_projection_parser_finish(ps, &err), 0);
+    struct krc_object *o = krc_projection_parser_take(ps);
+    assert_non_null(o);
+    json_t *doc = controller_runtime_object_doc(o, "ray.io/v1", "RayService", paths, 4);
+    assert_non_null(doc);
+    json_t *want = json_loads(
+        "{\"apiVersion\":\"ray.io/v1\",\"kind\":\"RayService\",\"metadata\":{\"name\":\"demo\","
+        "\"namespace\":\"prod\",\"uid\":\"u1\",\"resourceVersion\":\"42\",\"generation\":3,"
+        "\"deletionTimestamp\":\"2026-01-01T00:00:00Z\",\"labels\":{\"a\":\"b\"},"
+        "\"annotations\":{\"x\":\"y\"},\"finalizers\":[\"f\"]},"
+        "\"spec\":{\"n\":1,\"deep\":{\"k\":[true]}}}",
+        0, NULL);
+    assert_non_null(want);
+    if (!json_equal(doc, want)) {
+        char *got = json_dumps(doc, JSON_SORT_KEYS | JSON_COMPACT);
+        fail_msg("object_doc: got %s", got ? got : "(null)");
+    }
+    json_decref(want);
+    json_decref(doc);
+    krc_object_unref(o);
+    krc_projection_parser_free(ps);
+    krc_projection_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -217,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_start_stop_workers),
         cmocka_unit_test(test_stop_unstarted),
         cmocka_unit_test(test_reconcile_total),
+        cmocka_unit_test(test_object_doc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Unit tests for controller/rayservice_cluster: the cluster-spec hash and its full/prefix
  * comparisons (spec rayservice.md §6.2, §6.4), the RayCluster a RayService creates (§4, §6.1),
- * the head and serve Services (§9.1, §9.3) and the endpoint count (§9.4). */
+ * the head and serve Services (§9.1, §9.3), the endpoint count (§9.4) and the owner mapping of
+ * the watches (§5.2). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +288,48 @@ static void test_count_endpoints(void **state)
     json_decref(list);
 }
 
+/* §5.2: which RayService an event on an owned RayCluster or Service enqueues. */
+static void test_owner_name_from_reference_then_labels(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *kind, *owner, *crd, *cr, *want, *what;
+    } cases[] = {
+        {"RayService", "svc", NULL, NULL, "svc", "controller reference to a RayService"},
+        {"RayService", "svc", "RayService", "other", "svc", "the reference wins over labels"},
+        {NULL, NULL, "RayService", "svc", "svc", "no reference: the originated-from labels"},
+        {"RayJob", "job", "RayService", "svc", "svc", "another owner kind: the labels"},
+        {"RayJob", "job", "RayJob", "job", NULL, "a RayJob's cluster"},
+        {NULL, NULL, "RayCluster", "svc", NULL, "labels of another kind"},
+        {NULL, NULL, "RayService", NULL, NULL, "crd label without a name"},
+        {NULL, NULL, "RayService", "", NULL, "empty name label"},
+        {"RayService", "", NULL, NULL, NULL, "empty owner name"},
+        {"rayservice", "svc", NULL, NULL, NULL, "kinds are case-sensitive"},
+        {NULL, NULL, NULL, NULL, NULL, "nothing"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got =
+            rayservice_owner_name(cases[i].kind, cases[i].owner, cases[i].crd, cases[i].cr);
+        if (!cases[i].want && got)
+            fail_msg("%s: got %s, want none", cases[i].what, got);
+        if (cases[i].want && (!got || strcmp(got, cases[i].want) != 0))
+            fail_msg("%s: got %s, want %s", cases[i].what, got ? got : "(none)", cases[i].want);
+    }
+}
+
+/* §4's selector applied to the cache: both labels, exact values. */
+static void test_labels_match_selector(void **state)
+{
+    (void)state;
+    assert_true(rayservice_labels_match("RayService", "demo", "demo"));
+    assert_false(rayservice_labels_match("RayService", "demo2", "demo"));
+    assert_false(rayservice_labels_match("RayService", "dem", "demo"));
+    assert_false(rayservice_labels_match("RayJob", "demo", "demo"));
+    assert_false(rayservice_labels_match(NULL, "demo", "demo"));
+    assert_false(rayservice_labels_match("RayService", NULL, "demo"));
+    assert_false(rayservice_labels_match("RayService", "demo", NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +339,8 @@ int main(void)
         cmocka_unit_test(test_head_service),
         cmocka_unit_test(test_serve_service),
         cmocka_unit_test(test_count_endpoints),
+        cmocka_unit_test(test_owner_name_from_reference_then_labels),
+        cmocka_unit_test(test_labels_match_selector),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
