@@ -19,11 +19,12 @@
 #include "kube/exec.h"
 #include "util/strbuf.h"
 
-#define POD              "exec-target"
-#define AGENT_TAINT      "kuberay-c.io/node-agent"
-#define POD_READY_MS     120000
-#define EXEC_TIMEOUT_MS  60000
-#define BIG_OUTPUT_BYTES 3000000 /* several MiB: many WebSocket frames */
+#define POD                     "exec-target"
+#define AGENT_TAINT             "kuberay-c.io/node-agent"
+#define POD_READY_MS            120000
+#define SERVICE_ACCOUNT_WAIT_MS 30000
+#define EXEC_TIMEOUT_MS         60000
+#define BIG_OUTPUT_BYTES        3000000 /* several MiB: many WebSocket frames */
 
 static const struct krc_resource namespaces = {"", "v1", "namespaces", 0};
 static const struct krc_resource pods = {"", "v1", "pods", 1};
@@ -118,9 +119,18 @@ static int group_setup(void **state)
              "\"tolerations\":[{\"key\":\"" AGENT_TAINT "\",\"operator\":\"Exists\"}],"
              "\"containers\":[{\"name\":\"main\",\"image\":\"busybox\","
              "\"command\":[\"sleep\",\"3600\"]}]}}");
-    if (krc_client_create(client, &pods, ns, body, strlen(body), NULL, NULL, &err) != 0) {
-        fprintf(stderr, "pod: %s\n", err.msg);
-        return -1;
+    /* A new namespace's default ServiceAccount is made by the controller-manager a moment later;
+     * until then the API server's ServiceAccount admission refuses pods (403). */
+    for (long waited = 0;; waited += 500) {
+        rc = krc_client_create(client, &pods, ns, body, strlen(body), NULL, NULL, &err);
+        if (rc == 0)
+            break;
+        if (rc != KRC_EFORBIDDEN || !strstr(err.msg, "serviceaccount") ||
+            waited > SERVICE_ACCOUNT_WAIT_MS) {
+            fprintf(stderr, "pod: %s\n", err.msg);
+            return -1;
+        }
+        sleep_ms(500);
     }
     for (long waited = 0; !pod_running(); waited += 500) {
         if (waited > POD_READY_MS) {
