@@ -2,24 +2,31 @@
  * -f), then, once its RayCluster is ready, `ray job submit` run locally against the cluster's
  * dashboard, and the RayJob followed to a terminal status.
  *
- * Deviation: KubeRay port-forwards service/<head>:8265 in-process (kubectl's port-forward
- * library) when --address is not given. This plugin's API client has no streaming upgrade
- * (SPDY/WebSocket) yet, and the project does not shell out to kubectl for API access, so
- * without --address the command stops after the cluster is ready with an error saying so. */
-#define _GNU_SOURCE /* pipe2 */
+ * Without --address, as KubeRay port-forwards service/<head>:8265 in-process, a forwarder process
+ * (forked, so the TLS sessions it uses are its own) listens on 127.0.0.1:8265 and forwards each
+ * connection, in a process of its own, to the head pod's dashboard port through the API server
+ * (kube/portforward.h). It forwards to the Running head pod, which is what kubectl's service
+ * forward resolves to. The listener is 127.0.0.1 only (kubectl also listens on [::1]). */
+#define _GNU_SOURCE /* pipe2, prctl */
 #include "cli/cli.h"
 #include "cli/jobgen.h"
+#include "kube/portforward.h"
 #include "util/fileio.h"
 #include "util/gojson.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +37,12 @@
 #define CLUSTER_READY_WAIT_S  120
 #define RELAY_LINE_MAX        (1u << 20)
 #define DEFAULT_DASHBOARD_URL "http://localhost:8265"
+#define DASHBOARD_PORT        8265
+#define FORWARD_WAIT_S        60 /* for the forward to answer, and for a Running head pod */
+#define FORWARD_PROBE_S       5  /* timeout of one probe GET */
+#define FORWARD_OPEN_MS       30000
+#define LISTEN_BACKLOG        16
+#define PROBE_REQUEST         "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
 
 struct job_run {
     struct cli_ctx *ctx;
@@ -44,6 +57,7 @@ struct job_run {
     long long ttl;
     json_t *file_job; /* -f: the decoded RayJob */
     char name[256];
+    char cluster[256]; /* status.rayClusterName, once known */
 };
 
 static bool blank(const char *s)
@@ -272,6 +286,7 @@ static int wait_cluster(struct job_run *r)
         if (cluster[0])
             break;
     }
+    snprintf(r->cluster, sizeof(r->cluster), "%s", cluster);
     fprintf(ctx->out, "Waiting for RayCluster\nChecking Cluster Status for cluster %s...\n",
             cluster);
     fflush(ctx->out);
@@ -320,6 +335,178 @@ static int relay(int fd, struct krc_strbuf *pending, FILE *out)
     }
     fflush(out);
     return 0;
+}
+
+/* The name of a Running head pod of r->cluster into pod[size], waiting up to FORWARD_WAIT_S. */
+static int head_pod(struct job_run *r, char *pod, size_t size)
+{
+    struct cli_ctx *ctx = r->ctx;
+    char selector[320];
+    snprintf(selector, sizeof(selector), "ray.io/cluster=%s,ray.io/node-type=head", r->cluster);
+    struct krc_list_opts opts = {.label_selector = selector};
+    time_t start = time(NULL);
+    for (;;) {
+        struct krc_strbuf body = KRC_STRBUF_INIT;
+        struct krc_error err;
+        json_t *list = NULL, *item;
+        size_t i;
+        if (krc_client_list(ctx->client, &cli_res_pods, r->ns, &opts, &body, &err) != 0 ||
+            krc_client_parse_json(&body, &list, &err) != 0) {
+            krc_strbuf_release(&body);
+            return cli_fail(ctx, "unable to find the head pod: %s", cli_api_msg(&err));
+        }
+        krc_strbuf_release(&body);
+        pod[0] = '\0';
+        json_array_foreach(json_object_get(list, "items"), i, item)
+        {
+            const char *phase =
+                json_string_value(json_object_get(json_object_get(item, "status"), "phase"));
+            const char *name =
+                json_string_value(json_object_get(json_object_get(item, "metadata"), "name"));
+            if (phase && name && strcmp(phase, "Running") == 0 && !pod[0])
+                snprintf(pod, size, "%s", name);
+        }
+        json_decref(list);
+        if (pod[0])
+            return 0;
+        if (time(NULL) - start > FORWARD_WAIT_S)
+            return cli_fail(ctx, "timed out waiting for a running head pod of %s", r->cluster);
+        sleep(POLL_INTERVAL_S);
+    }
+}
+
+/* One forwarded connection, in a process of its own; never returns. */
+static void forward_connection(struct cli_ctx *ctx, const char *ns, const char *pod, int fd)
+{
+    struct krc_portforward_opts o = {
+        .ns = ns, .pod = pod, .port = DASHBOARD_PORT, .timeout_ms = FORWARD_OPEN_MS};
+    struct krc_portforward *pf = NULL;
+    struct krc_error err;
+    int rc = krc_portforward_open(ctx->client, &o, &pf, &err);
+    if (rc == 0)
+        rc = krc_portforward_pipe(pf, fd, &err);
+    if (rc)
+        fprintf(ctx->errout, "E portforward: %s\n", err.msg);
+    krc_portforward_free(pf);
+    close(fd);
+    fflush(NULL);
+    _exit(rc ? 1 : 0);
+}
+
+/* The forwarder process: accepts on lfd, a child per connection; never returns. */
+static void forwarder(struct cli_ctx *ctx, const char *ns, const char *pod, int lfd)
+{
+    (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+    (void)signal(SIGCHLD, SIG_IGN); /* connection children are reaped by the kernel */
+    for (;;) {
+        int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            fprintf(ctx->errout, "error: accept: %s\n", strerror(errno));
+            _exit(1);
+        }
+        fprintf(ctx->out, "Handling connection for %d\n", DASHBOARD_PORT);
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0) {
+            (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+            close(lfd);
+            forward_connection(ctx, ns, pod, fd);
+        }
+        if (pid < 0)
+            fprintf(ctx->errout, "error: fork: %s\n", strerror(errno));
+        close(fd);
+    }
+}
+
+/* Rule 7: listens on 127.0.0.1:8265 and starts the forwarder process (*pid). */
+static int start_forward(struct job_run *r, pid_t *pid)
+{
+    struct cli_ctx *ctx = r->ctx;
+    struct cli_ref ref = {CLI_REF_RAYJOB, r->name};
+    char svc[256], pod[256];
+    if (cli_head_service(ctx, &ref, r->ns, svc, sizeof(svc)) != 0) {
+        char why[512];
+        snprintf(why, sizeof(why), "%s", ctx->err.buf);
+        return cli_fail(ctx, "Failed to find service name: %s", why);
+    }
+    fprintf(ctx->out, "Port forwarding service %s\n", svc);
+    if (head_pod(r, pod, sizeof(pod)) != 0)
+        return CLI_FAIL;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DASHBOARD_PORT)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1, lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, LISTEN_BACKLOG) != 0) {
+        int e = errno;
+        if (lfd >= 0)
+            close(lfd);
+        return cli_fail(ctx, "unable to listen on port %d: %s", DASHBOARD_PORT, strerror(e));
+    }
+    fprintf(ctx->out, "Forwarding from 127.0.0.1:%d -> %d\n", DASHBOARD_PORT, DASHBOARD_PORT);
+    fflush(NULL);
+    *pid = fork();
+    if (*pid == 0)
+        forwarder(ctx, r->ns, pod, lfd);
+    int e = errno;
+    close(lfd);
+    if (*pid < 0)
+        return cli_fail(ctx, "fork: %s", strerror(e));
+    return 0;
+}
+
+/* One GET of http://localhost:8265: 0 for a 2xx answer, 1 for another, -1 with why[] else. */
+static int probe_dashboard(char *why, size_t size)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(DASHBOARD_PORT)};
+    struct timeval tv = {FORWARD_PROBE_S, 0};
+    char buf[64] = "";
+    ssize_t got = 0, n;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        send(fd, PROBE_REQUEST, strlen(PROBE_REQUEST), MSG_NOSIGNAL) < 0) {
+        snprintf(why, size, "Get \"http://localhost:%d\": %s", DASHBOARD_PORT, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    while (got < (ssize_t)sizeof(buf) - 1 &&
+           (n = recv(fd, buf + got, sizeof(buf) - 1 - (size_t)got, 0)) > 0)
+        got += n;
+    close(fd);
+    buf[got] = '\0';
+    const char *sp = strchr(buf, ' ');
+    if (strncmp(buf, "HTTP/", 5) != 0 || !sp) {
+        snprintf(why, size, "Get \"http://localhost:%d\": EOF", DASHBOARD_PORT);
+        return -1;
+    }
+    return sp[1] == '2' ? 0 : 1;
+}
+
+/* Rule 7: waits for the forward to answer. */
+static int wait_forward(struct cli_ctx *ctx)
+{
+    char why[256];
+    fprintf(ctx->out, "Waiting for port forwarding...");
+    fflush(ctx->out);
+    time_t start = time(NULL);
+    while (time(NULL) - start <= FORWARD_WAIT_S) {
+        sleep(POLL_INTERVAL_S);
+        int rc = probe_dashboard(why, sizeof(why));
+        if (rc == 0) {
+            fprintf(ctx->out, "Port forwarding started on %s\n", DEFAULT_DASHBOARD_URL);
+            fflush(ctx->out);
+            return 0;
+        }
+        if (rc < 0)
+            fprintf(ctx->out, "Error occurred when waiting for port forwarding: %s\n", why);
+        fflush(ctx->out);
+    }
+    return cli_fail(ctx, "Timed out waiting for port forwarding");
 }
 
 /* Rule 9-10: runs `ray` with argv, relaying its output; 0 when it exits 0. */
@@ -476,6 +663,7 @@ int cli_run_job_submit(struct cli_ctx *ctx, const struct cli_args *a)
     char id_buf[64], cause[512];
     const char *job_id = cli_flag_str(a, "submission-id");
     int rc = CLI_FAIL;
+    pid_t forward_pid = -1;
 
     memset(&r, 0, sizeof(r));
     r.ctx = ctx;
@@ -549,11 +737,11 @@ int cli_run_job_submit(struct cli_ctx *ctx, const struct cli_args *a)
         goto out;
     const char *address = cli_flag_str(a, "address");
     if (!cli_flag_changed(a, "address")) {
-        cli_fail(ctx, "port-forwarding to the Ray dashboard is not supported by this kubectl-ray; "
-                      "pass --address with the dashboard URL (e.g. http://<head pod IP>:8265)");
-        goto out;
+        if (start_forward(&r, &forward_pid) != 0 || wait_forward(ctx) != 0)
+            goto out;
+    } else {
+        fprintf(ctx->out, "Using address %s (no port-forwarding)\n", address);
     }
-    fprintf(ctx->out, "Using address %s (no port-forwarding)\n", address);
     struct cli_submit_opts so = {
         .address = *address ? address : DEFAULT_DASHBOARD_URL,
         .runtime_env = r.runtime_env,
@@ -593,6 +781,11 @@ int cli_run_job_submit(struct cli_ctx *ctx, const struct cli_args *a)
     }
     rc = follow_job(&r);
 out:
+    if (forward_pid > 0) {
+        (void)kill(forward_pid, SIGTERM);
+        while (waitpid(forward_pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     json_decref(job);
     json_decref(argv);
     json_decref(r.file_job);

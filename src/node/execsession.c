@@ -17,7 +17,7 @@
 #include "node/execsession.h"
 
 #include "node/podproto.h"
-#include "node/spdy.h"
+#include "kube/spdy.h"
 #include "util/log.h"
 
 #include <errno.h>

@@ -25,7 +25,7 @@
 
 #include "node/podjson.h"
 #include "node/sandbox.h"
-#include "node/spdy.h"
+#include "kube/spdy.h"
 #include "util/log.h"
 
 #include <arpa/inet.h>

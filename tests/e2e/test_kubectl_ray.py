@@ -259,7 +259,7 @@ def test_log_writes_each_pods_stdout_log_and_ray_session_logs(demo, ns, core, tm
 
 def test_job_submit_runs_an_interactive_rayjob_on_the_cluster(demo, ns, core, tmp_path):
     """-f with an InteractiveMode RayJob selecting the module's cluster; --address names the head
-    pod's dashboard (pod IPs are reachable from the host here; the plugin has no port-forward)."""
+    pod's dashboard (pod IPs are reachable from the host here), so no port-forward."""
     head = [p for p in core.list_namespaced_pod(ns, label_selector="ray.io/node-type=head").items]
     address = f"http://{head[0].status.pod_ip}:8265"
     job_file = tmp_path / "job.yaml"
@@ -288,6 +288,35 @@ def test_job_submit_runs_an_interactive_rayjob_on_the_cluster(demo, ns, core, tm
                           "Job kr-42 finished with status SUCCEEDED."], lines
     # the RayJob is kept; delete takes it with its type
     assert ray("-n", ns, "delete", "-y", "rayjob/kr-job").stdout == "Deleted rayjob kr-job\n"
+
+
+def test_job_submit_without_address_port_forwards_the_dashboard(demo, ns, tmp_path):
+    """Without --address the plugin forwards 127.0.0.1:8265 to the head pod's dashboard through
+    the API server (pods/portforward), as KubeRay's does, and `ray job submit` goes through it."""
+    job_file = tmp_path / "job.yaml"
+    job_file.write_text("apiVersion: ray.io/v1\nkind: RayJob\nmetadata:\n  name: kr-pf-job\n"
+                        "spec:\n  submissionMode: InteractiveMode\n  entrypoint: ignored\n"
+                        f"  clusterSelector:\n    ray.io/cluster: {CLUSTER}\n")
+    workdir = tmp_path / "app"
+    workdir.mkdir()
+    (workdir / "answer.py").write_text("print('forwarded', 6 * 7)\n")
+    out = subprocess.run(
+        [plugin_binary(), "-n", ns, "job", "submit", "-f", str(job_file), "--working-dir",
+         str(workdir), "--submission-id", "kr-pf-42", "--", "python", "answer.py"],
+        capture_output=True, text=True, timeout=RAY_TIMEOUT_S)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert "Forwarding from 127.0.0.1:8265 -> 8265" in lines, lines
+    # "Handling connection for 8265" (the forwarder's) may land inside the waiting line
+    assert any(line.startswith("Waiting for port forwarding...") for line in lines), lines
+    assert any(line.endswith("Port forwarding started on http://localhost:8265")
+               for line in lines), lines
+    assert ("Ray command: [ray job submit --address http://localhost:8265 --submission-id "
+            f"kr-pf-42 --working-dir {workdir} -- python answer.py]") in lines, lines
+    assert "Handling connection for 8265" in lines, lines
+    assert "forwarded 42" in lines, out.stdout
+    assert lines[-1] == "Job kr-pf-42 finished with status SUCCEEDED.", lines
+    ray("-n", ns, "delete", "-y", "rayjob/kr-pf-job")
 
 
 def test_scale_cluster_changes_the_group(demo, ns, custom):

@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "node/portforward.h"
-#include "node/spdy.h"
+#include "kube/spdy.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 

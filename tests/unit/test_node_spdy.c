@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "node/spdy.h"
+#include "kube/spdy.h"
 #include "util/error.h"
 #include "util/strbuf.h"
 

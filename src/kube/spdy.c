@@ -1,7 +1,7 @@
 /* spdy.c - SPDY/3.1 frames and header blocks (see spdy.h). The byte layout follows the SPDY/3
  * draft: a control frame is 1|version(15)|type(16), flags(8)|length(24); a data frame is
  * 0|stream(31), flags(8)|length(24). */
-#include "node/spdy.h"
+#include "kube/spdy.h"
 
 #include <stdlib.h>
 #include <string.h>

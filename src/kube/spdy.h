@@ -1,15 +1,16 @@
-/* spdy.h - SPDY/3.1 framing as the API server speaks it to the kubelet for exec: frame parsing,
- * frame building and the zlib-compressed header blocks. No I/O here: the caller reads bytes
- * into a buffer, asks krc_spdy_parse how much of it is one frame, and writes the frames these
- * functions append to a strbuf. That keeps the protocol testable with byte tables.
+/* spdy.h - SPDY/3.1 framing as Kubernetes speaks it for exec and port-forward (the node agent
+ * serves it to the API server; the port-forward client, portforward.c, sends it inside WebSocket
+ * messages): frame parsing, frame building and the zlib-compressed header blocks. No I/O here:
+ * the caller reads bytes into a buffer, asks krc_spdy_parse how much of it is one frame, and writes
+ * the frames these functions append to a strbuf. That keeps the protocol testable with byte tables.
  *
  * Header blocks are compressed with one zlib stream per direction for the whole connection
  * (seeded with the SPDY/3 dictionary), so every SYN_STREAM, SYN_REPLY and HEADERS block of a
- * connection must go through the same struct krc_spdy in order. Flow control (WINDOW_UPDATE) is
- * not enforced in either direction, as the Go spdystream library the API server uses does not
+ * connection must go through the same struct krc_spdy_zlib in order. Flow control (WINDOW_UPDATE)
+ * is not enforced in either direction, as the Go spdystream library the API server uses does not
  * enforce it either. */
-#ifndef KRC_NODE_SPDY_H
-#define KRC_NODE_SPDY_H
+#ifndef KRC_KUBE_SPDY_H
+#define KRC_KUBE_SPDY_H
 
 #include "util/error.h"
 #include "util/strbuf.h"
