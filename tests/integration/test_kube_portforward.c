@@ -21,16 +21,17 @@
 #include "kube/portforward.h"
 #include "util/strbuf.h"
 
-#define POD           "pf-target"
-#define AGENT_TAINT   "kuberay-c.io/node-agent"
-#define PORT          8080
-#define PORT_STR      "8080"
-#define CLOSED_PORT   8081
-#define POD_READY_MS  120000
-#define SERVER_UP_MS  60000
-#define IO_TIMEOUT_MS 30000
-#define REQUEST       "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
-#define PAGE_MARK     "Directory listing for /"
+#define POD                     "pf-target"
+#define AGENT_TAINT             "kuberay-c.io/node-agent"
+#define PORT                    8080
+#define PORT_STR                "8080"
+#define CLOSED_PORT             8081
+#define POD_READY_MS            120000
+#define SERVICE_ACCOUNT_WAIT_MS 30000
+#define SERVER_UP_MS            60000
+#define IO_TIMEOUT_MS           30000
+#define REQUEST                 "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
+#define PAGE_MARK               "Directory listing for /"
 
 static const struct krc_resource namespaces = {"", "v1", "namespaces", 0};
 static const struct krc_resource pods = {"", "v1", "pods", 1};
@@ -113,9 +114,18 @@ static int group_setup(void **state)
              "\"tolerations\":[{\"key\":\"" AGENT_TAINT "\",\"operator\":\"Exists\"}],"
              "\"containers\":[{\"name\":\"main\",\"image\":\"python\","
              "\"command\":[\"python3\",\"-m\",\"http.server\",\"" PORT_STR "\"]}]}}");
-    if (krc_client_create(client, &pods, ns, body, strlen(body), NULL, NULL, &err) != 0) {
-        fprintf(stderr, "pod: %s\n", err.msg);
-        return -1;
+    /* A new namespace's default ServiceAccount is made by the controller-manager a moment later;
+     * until then the API server's ServiceAccount admission refuses pods (403). */
+    for (long waited = 0;; waited += 500) {
+        rc = krc_client_create(client, &pods, ns, body, strlen(body), NULL, NULL, &err);
+        if (rc == 0)
+            break;
+        if (rc != KRC_EFORBIDDEN || !strstr(err.msg, "serviceaccount") ||
+            waited > SERVICE_ACCOUNT_WAIT_MS) {
+            fprintf(stderr, "pod: %s\n", err.msg);
+            return -1;
+        }
+        sleep_ms(500);
     }
     for (long waited = 0; !pod_running(); waited += 500) {
         if (waited > POD_READY_MS) {
