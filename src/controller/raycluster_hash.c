@@ -38,17 +38,47 @@ static void base32hex(const unsigned char *in, size_t n, char *out)
     out[o] = '\0';
 }
 
+void raycluster_hash_strip_group(json_t *group)
+{
+    if (!json_is_object(group))
+        return;
+    json_object_del(group, "replicas");
+    json_object_del(group, "minReplicas");
+    json_object_del(group, "maxReplicas");
+    json_t *ss = kobj_obj(group, "scaleStrategy");
+    if (ss)
+        json_object_del(ss, "workersToDelete");
+    /* Go always serializes the (struct) scaleStrategy, so absent and {} must hash alike. */
+    if (ss && json_object_size(ss) == 0)
+        json_object_del(group, "scaleStrategy");
+    strip_template(group);
+}
+
+int raycluster_hash_json(const json_t *spec, char out[RAYCLUSTER_HASH_LEN + 1])
+{
+    char *text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!text)
+        return KRC_ENOMEM;
+    uint8_t digest[SHA1_DIGEST_SIZE];
+    struct sha1_ctx sha;
+    sha1_init(&sha);
+    sha1_update(&sha, strlen(text), (const uint8_t *)text);
+    sha1_digest(&sha, sizeof(digest), digest);
+    base32hex(digest, sizeof(digest), out);
+    free(text);
+    return 0;
+}
+
 int raycluster_spec_hash(const struct raycluster *rc, char out[RAYCLUSTER_HASH_LEN + 1])
 {
     json_t *spec = json_deep_copy(kobj_obj(rc->root, "spec"));
-    char *text = NULL;
     int r = KRC_ENOMEM;
     if (!spec)
         goto out;
     json_object_del(spec, "upgradeStrategy");
     json_t *head = kobj_obj(spec, "headGroupSpec");
     if (head) {
-        strip_template(head);
+        raycluster_hash_strip_group(head);
         if (!kobj_obj(head, "rayStartParams") &&
             kobj_set_new(head, "rayStartParams", json_object()))
             goto out;
@@ -59,31 +89,12 @@ int raycluster_spec_hash(const struct raycluster *rc, char out[RAYCLUSTER_HASH_L
     {
         if (!json_is_object(w))
             continue;
-        json_object_del(w, "replicas");
-        json_object_del(w, "minReplicas");
-        json_object_del(w, "maxReplicas");
-        json_t *ss = kobj_obj(w, "scaleStrategy");
-        if (ss)
-            json_object_del(ss, "workersToDelete");
-        /* Go always serializes the (struct) scaleStrategy, so absent and {} must hash alike. */
-        if (ss && json_object_size(ss) == 0)
-            json_object_del(w, "scaleStrategy");
-        strip_template(w);
+        raycluster_hash_strip_group(w);
         if (!kobj_obj(w, "rayStartParams") && kobj_set_new(w, "rayStartParams", json_object()))
             goto out;
     }
-    text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!text)
-        goto out;
-    uint8_t digest[SHA1_DIGEST_SIZE];
-    struct sha1_ctx sha;
-    sha1_init(&sha);
-    sha1_update(&sha, strlen(text), (const uint8_t *)text);
-    sha1_digest(&sha, sizeof(digest), digest);
-    base32hex(digest, sizeof(digest), out);
-    r = 0;
+    r = raycluster_hash_json(spec, out);
 out:
-    free(text);
     json_decref(spec);
     return r;
 }

@@ -19,4 +19,12 @@
 /* out must hold RAYCLUSTER_HASH_LEN + 1 bytes. 0 or KRC_ENOMEM. */
 int raycluster_spec_hash(const struct raycluster *rc, char out[RAYCLUSTER_HASH_LEN + 1]);
 
+/* The parts shared with the RayService cluster hash (rayservice_cluster.c):
+ * removes from a head or worker group object what the autoscaler and Kueue change (replicas,
+ * minReplicas, maxReplicas, scaleStrategy.workersToDelete and an emptied scaleStrategy, the
+ * template's tolerations and schedulingGates); */
+void raycluster_hash_strip_group(json_t *group);
+/* and hashes a spec: base32hex(SHA-1) of its compact JSON with sorted keys. 0 or KRC_ENOMEM. */
+int raycluster_hash_json(const json_t *spec, char out[RAYCLUSTER_HASH_LEN + 1]);
+
 #endif

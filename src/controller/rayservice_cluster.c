@@ -1,88 +1,37 @@
 /* rayservice_cluster.c - RayClusters, hashes, Services and endpoint counts of a RayService (see
- * rayservice_cluster.h). Uses nettle's SHA-1 (already loaded with GnuTLS); the hash detects
+ * rayservice_cluster.h). Hashes as raycluster_hash.c does; the hash detects
  * changes, it guards nothing. */
 #include "controller/rayservice_cluster.h"
 
 #include "api/kobj.h"
+#include "controller/raycluster_hash.h"
 #include "controller/raycluster_names.h"
 #include "controller/raycluster_pod.h"
 #include "controller/raycluster_service.h"
 
-#include <nettle/sha1.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- hash ----------------------------------------------------------------------------------- */
 
-static void strip_template(json_t *group)
-{
-    json_t *spec = kobj_path(group, "template.spec");
-    if (json_is_object(spec)) {
-        json_object_del(spec, "tolerations");
-        json_object_del(spec, "schedulingGates");
-    }
-}
-
-static void base32hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char alphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUV";
-    unsigned buffer = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        buffer = (buffer << 8) | in[i];
-        bits += 8;
-        while (bits >= 5) {
-            out[o++] = alphabet[(buffer >> (bits - 5)) & 31];
-            bits -= 5;
-        }
-    }
-    if (bits > 0)
-        out[o++] = alphabet[(buffer << (5 - bits)) & 31];
-    out[o] = '\0';
-}
+_Static_assert(RAYSERVICE_HASH_LEN == RAYCLUSTER_HASH_LEN, "one hash format for both");
 
 int rayservice_cluster_hash(const json_t *cluster_config, long ngroups,
                             char out[RAYSERVICE_HASH_LEN + 1])
 {
     json_t *spec = json_is_object(cluster_config) ? json_deep_copy(cluster_config) : json_object();
-    char *text = NULL;
-    int r = KRC_ENOMEM;
     if (!spec)
-        goto out;
+        return KRC_ENOMEM;
     json_object_del(spec, "suspend");
     json_object_del(spec, "upgradeStrategy");
-    strip_template(kobj_obj(spec, "headGroupSpec"));
+    raycluster_hash_strip_group(kobj_obj(spec, "headGroupSpec"));
     json_t *groups = kobj_arr(spec, "workerGroupSpecs"), *w;
     while (groups && ngroups >= 0 && json_array_size(groups) > (size_t)ngroups)
         json_array_remove(groups, json_array_size(groups) - 1);
     size_t i;
-    json_array_foreach(groups, i, w)
-    {
-        if (!json_is_object(w))
-            continue;
-        json_object_del(w, "replicas");
-        json_object_del(w, "minReplicas");
-        json_object_del(w, "maxReplicas");
-        json_t *ss = kobj_obj(w, "scaleStrategy");
-        if (ss)
-            json_object_del(ss, "workersToDelete");
-        if (ss && json_object_size(ss) == 0)
-            json_object_del(w, "scaleStrategy");
-        strip_template(w);
-    }
-    if (!(text = json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS)))
-        goto out;
-    uint8_t digest[SHA1_DIGEST_SIZE];
-    struct sha1_ctx sha;
-    sha1_init(&sha);
-    sha1_update(&sha, strlen(text), (const uint8_t *)text);
-    sha1_digest(&sha, sizeof(digest), digest);
-    base32hex(digest, sizeof(digest), out);
-    r = 0;
-out:
-    free(text);
+    json_array_foreach(groups, i, w) raycluster_hash_strip_group(w);
+    int r = raycluster_hash_json(spec, out);
     json_decref(spec);
     return r;
 }
