@@ -46,78 +46,7 @@ int64_t raycluster_ctrl_mono_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* ---- cache objects back to documents ---------------------------------------------------- */
-
-static int set_path_json(json_t *doc, const char *dotted, const struct krc_object *o, size_t i)
-{
-    json_t *v = NULL;
-    if (krc_object_path_json(o, i, &v, NULL))
-        return KRC_ENOMEM;
-    if (!v)
-        return 0;
-    char buf[128];
-    snprintf(buf, sizeof(buf), "%s", dotted);
-    json_t *parent = doc;
-    char *seg = buf, *dot;
-    while ((dot = strchr(seg, '.'))) {
-        *dot = '\0';
-        if (!(parent = kobj_ensure_obj(parent, seg))) {
-            json_decref(v);
-            return KRC_ENOMEM;
-        }
-        seg = dot + 1;
-    }
-    return kobj_set_new(parent, seg, v);
-}
-
-static json_t *meta_json(const struct krc_object *o)
-{
-    json_t *m = json_object(), *labels = json_object();
-    if (!m || !labels)
-        goto err;
-    if (kobj_set_str(m, "name", krc_object_name(o)) ||
-        kobj_set_str(m, "namespace", krc_object_namespace(o)) ||
-        kobj_set_str(m, "uid", krc_object_uid(o)) ||
-        kobj_set_str(m, "resourceVersion", krc_object_resource_version(o)))
-        goto err;
-    if (krc_object_generation(o) &&
-        kobj_set_new(m, "generation", json_integer(krc_object_generation(o))))
-        goto err;
-    if (krc_object_deletion_timestamp(o) &&
-        kobj_set_str(m, "deletionTimestamp", krc_object_deletion_timestamp(o)))
-        goto err;
-    for (size_t i = 0; i < krc_object_label_count(o); i++) {
-        const char *k, *v;
-        if (krc_object_label_at(o, i, &k, &v) == 0 && kobj_set_str(labels, k, v))
-            goto err;
-    }
-    if (kobj_set_new(m, "labels", labels))
-        goto err_m;
-    return m;
-err:
-    json_decref(labels);
-err_m:
-    json_decref(m);
-    return NULL;
-}
-
-static json_t *object_doc(const struct krc_object *o, const char *api_version, const char *kind,
-                          const char *const *paths, size_t npaths)
-{
-    json_t *doc = json_object(), *meta = meta_json(o);
-    if (!doc || !meta || kobj_set_str(doc, "apiVersion", api_version) ||
-        kobj_set_str(doc, "kind", kind) || kobj_set_new(doc, "metadata", meta)) {
-        json_decref(doc);
-        return NULL;
-    }
-    for (size_t i = 0; i < npaths; i++) {
-        if (set_path_json(doc, paths[i], o, i)) {
-            json_decref(doc);
-            return NULL;
-        }
-    }
-    return doc;
-}
+/* ---- cache objects back to documents (controller_runtime_object_doc, plus pod details) ---- */
 
 /* The name of the Ray container (the first) of the template pod o was built from: headGroupSpec's
  * for the head, that of the worker group named by its ray.io/group label otherwise; NULL when no
@@ -163,7 +92,7 @@ static json_t *children(struct krc_store *store, const char *ns, const char *clu
     for (size_t i = 0; i < l.len; i++) {
         if (strcmp(krc_object_namespace(l.items[i]), ns) != 0)
             continue;
-        json_t *d = object_doc(l.items[i], api_version, kind, paths, npaths);
+        json_t *d = controller_runtime_object_doc(l.items[i], api_version, kind, paths, npaths);
         if (!d || json_array_append_new(arr, d))
             goto err;
         const char *cname = pods_of ? ray_container_name(pods_of, l.items[i]) : NULL;
@@ -461,7 +390,8 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
         controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0;
     }
-    json_t *doc = object_doc(o, "ray.io/v1", "RayCluster", RC_PATHS, NPATHS(RC_PATHS));
+    json_t *doc =
+        controller_runtime_object_doc(o, "ray.io/v1", "RayCluster", RC_PATHS, NPATHS(RC_PATHS));
     krc_object_unref(o);
     if (!doc) {
         controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_ERROR);

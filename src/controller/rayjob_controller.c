@@ -79,69 +79,6 @@ struct rayjob_controller {
     size_t ndur, capdur;
 };
 
-/* ---- cache objects back to documents (as raycluster_controller.c) ------------------------ */
-
-static int set_path_json(json_t *doc, const char *dotted, const struct krc_object *o, size_t i)
-{
-    json_t *v = NULL;
-    char buf[128];
-    if (krc_object_path_json(o, i, &v, NULL))
-        return KRC_ENOMEM;
-    if (!v)
-        return 0;
-    snprintf(buf, sizeof(buf), "%s", dotted);
-    json_t *parent = doc;
-    char *seg = buf, *dot;
-    while ((dot = strchr(seg, '.'))) {
-        *dot = '\0';
-        if (!(parent = kobj_ensure_obj(parent, seg))) {
-            json_decref(v);
-            return KRC_ENOMEM;
-        }
-        seg = dot + 1;
-    }
-    return kobj_set_new(parent, seg, v);
-}
-
-static json_t *object_doc(const struct krc_object *o, const char *api_version, const char *kind,
-                          const char *const *paths, size_t npaths)
-{
-    json_t *doc = json_object(), *m = json_object(), *labels = json_object();
-    if (!doc || !m || !labels || kobj_set_str(doc, "apiVersion", api_version) ||
-        kobj_set_str(doc, "kind", kind) || kobj_set_str(m, "name", krc_object_name(o)) ||
-        kobj_set_str(m, "namespace", krc_object_namespace(o)) ||
-        kobj_set_str(m, "uid", krc_object_uid(o)) ||
-        kobj_set_str(m, "resourceVersion", krc_object_resource_version(o)) ||
-        (krc_object_generation(o) &&
-         kobj_set_new(m, "generation", json_integer(krc_object_generation(o)))) ||
-        (krc_object_deletion_timestamp(o) &&
-         kobj_set_str(m, "deletionTimestamp", krc_object_deletion_timestamp(o))))
-        goto err;
-    for (size_t i = 0; i < krc_object_label_count(o); i++) {
-        const char *k, *v;
-        if (krc_object_label_at(o, i, &k, &v) == 0 && kobj_set_str(labels, k, v))
-            goto err;
-    }
-    if (krc_object_label_count(o) && kobj_set_new(m, "labels", json_incref(labels)))
-        goto err;
-    if (kobj_set_new(doc, "metadata", m)) {
-        m = NULL;
-        goto err;
-    }
-    m = NULL;
-    for (size_t i = 0; i < npaths; i++) {
-        if (set_path_json(doc, paths[i], o, i))
-            goto err;
-    }
-    json_decref(labels);
-    return doc;
-err:
-    json_decref(labels);
-    json_decref(m);
-    json_decref(doc);
-    return NULL;
-}
-
 /* ---- handlers -------------------------------------------------------------------------- */
 
 static struct nsset *find_set(struct rayjob_controller *c, const char *ns)
@@ -296,7 +233,8 @@ static int load_cluster(struct rctx *x, const char *name, struct krc_error *err)
         krc_store_get(krc_informer_store(x->set->clusters), x->job->meta.ns, name);
     if (!o)
         return 0;
-    json_t *doc = object_doc(o, "ray.io/v1", "RayCluster", RC_PATHS, NPATHS(RC_PATHS));
+    json_t *doc =
+        controller_runtime_object_doc(o, "ray.io/v1", "RayCluster", RC_PATHS, NPATHS(RC_PATHS));
     krc_object_unref(o);
     if (!doc)
         return krc_error_set(err, KRC_ENOMEM, "read RayCluster %s: out of memory", name);
@@ -314,7 +252,8 @@ static int load_submitter(struct rctx *x, struct krc_error *err)
     struct krc_object *o =
         krc_store_get(krc_informer_store(x->set->submitters), job->meta.ns, job->meta.name);
     if (o) {
-        x->submitter = object_doc(o, "batch/v1", "Job", JOB_PATHS, NPATHS(JOB_PATHS));
+        x->submitter =
+            controller_runtime_object_doc(o, "batch/v1", "Job", JOB_PATHS, NPATHS(JOB_PATHS));
         krc_object_unref(o);
         return x->submitter ? 0 : krc_error_set(err, KRC_ENOMEM, "out of memory");
     }
@@ -964,7 +903,8 @@ static int reconcile(void *ctx, const char *key, int64_t *requeue_after_ns)
         controller_runtime_count(&c->rt, CONTROLLER_RUNTIME_SUCCESS);
         return 0;
     }
-    json_t *doc = object_doc(o, "ray.io/v1", RAYJOB_CRD_NAME, RJ_PATHS, NPATHS(RJ_PATHS));
+    json_t *doc =
+        controller_runtime_object_doc(o, "ray.io/v1", RAYJOB_CRD_NAME, RJ_PATHS, NPATHS(RJ_PATHS));
     struct rctx x = {.c = c, .set = set};
     snprintf(x.resource_version, sizeof(x.resource_version), "%s", krc_object_resource_version(o));
     krc_object_unref(o);
