@@ -202,6 +202,12 @@ struct raycluster {
 /* Parses a RayCluster object. On failure returns KRC_EINVAL (or KRC_ENOMEM) with err naming the
  * object and the field, and leaves nothing to release. The document is referenced, not copied. */
 int raycluster_parse(json_t *doc, struct raycluster *rc, struct krc_error *err);
+/* raycluster_parse() of a RayClusterSpec embedded in another object (a RayJob's rayClusterSpec, a
+ * RayService's rayClusterConfig), named c->ns/c->name with those annotations. Its messages name
+ * the embedding object and path: "<kind> ns/name: <path><rest of the RayCluster message>". */
+int raycluster_parse_embedded(const struct json_field_ctx *c, json_t *cluster_spec,
+                              json_t *annotations, const char *kind, const char *path,
+                              struct raycluster *out);
 void raycluster_release(struct raycluster *rc);
 
 /* Applies the CRD's structural defaults to a RayCluster document, as the API server does on

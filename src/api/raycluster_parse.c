@@ -405,3 +405,38 @@ bool raycluster_group_suspended(const struct raycluster_worker_group *g)
 {
     return g->suspend.set && g->suspend.v;
 }
+
+int raycluster_parse_embedded(const struct json_field_ctx *c, json_t *cluster_spec,
+                              json_t *annotations, const char *kind, const char *path,
+                              struct raycluster *out)
+{
+    json_t *doc = json_object(), *meta = json_object();
+    int rc = 0;
+    if (!doc || !meta || json_object_set_new(doc, "metadata", meta)) {
+        if (!doc)
+            json_decref(meta);
+        json_decref(doc);
+        return json_field_oom(c);
+    }
+    if (kobj_set_str(meta, "name", c->name) || kobj_set_str(meta, "namespace", c->ns) ||
+        (annotations && json_object_set(meta, "annotations", annotations)) ||
+        json_object_set(doc, "spec", cluster_spec)) {
+        rc = json_field_oom(c);
+        goto out;
+    }
+    struct krc_error cerr;
+    krc_error_clear(&cerr);
+    rc = raycluster_parse(doc, out, &cerr);
+    if (rc == KRC_ENOMEM) {
+        rc = json_field_oom(c);
+    } else if (rc) {
+        char prefix[KRC_ERROR_MSG_MAX];
+        snprintf(prefix, sizeof(prefix), "RayCluster %s/%s: spec", c->ns, c->name);
+        size_t plen = strlen(prefix);
+        const char *rest = strncmp(cerr.msg, prefix, plen) == 0 ? cerr.msg + plen : cerr.msg;
+        rc = krc_error_set(c->err, rc, "%s %s/%s: %s%s", kind, c->ns, c->name, path, rest);
+    }
+out:
+    json_decref(doc);
+    return rc;
+}

@@ -177,44 +177,6 @@ static int parse_deletion(const struct json_field_ctx *c, const json_t *spec, co
     return 0;
 }
 
-/* raycluster_parse() over {metadata: {name, namespace, annotations}, spec: cluster_spec}. Its
- * messages read "RayCluster ns/name: spec.x: ..."; they are rewritten to name the RayJob and the
- * embedding path. */
-static int parse_cluster(const struct json_field_ctx *c, json_t *cluster_spec, json_t *annotations,
-                         const char *path, struct raycluster *out)
-{
-    json_t *doc = json_object(), *meta = json_object();
-    int rc = 0;
-    if (!doc || !meta || json_object_set_new(doc, "metadata", meta)) {
-        if (!doc)
-            json_decref(meta);
-        json_decref(doc);
-        return json_field_oom(c);
-    }
-    if (kobj_set_str(meta, "name", c->name) || kobj_set_str(meta, "namespace", c->ns) ||
-        (annotations && json_object_set(meta, "annotations", annotations)) ||
-        json_object_set(doc, "spec", cluster_spec)) {
-        rc = json_field_oom(c);
-        goto out;
-    }
-    struct krc_error cerr;
-    krc_error_clear(&cerr);
-    rc = raycluster_parse(doc, out, &cerr);
-    if (rc == KRC_ENOMEM) {
-        rc = json_field_oom(c);
-    } else if (rc) {
-        char prefix[KRC_ERROR_MSG_MAX];
-        snprintf(prefix, sizeof(prefix), "RayCluster %s/%s: spec", c->ns, c->name);
-        size_t plen = strlen(prefix);
-        const char *rest = strncmp(cerr.msg, prefix, plen) == 0 ? cerr.msg + plen : cerr.msg;
-        rc = krc_error_set(c->err, rc, "RayJob %s/%s: %s.rayClusterSpec%s", c->ns, c->name, path,
-                           rest);
-    }
-out:
-    json_decref(doc);
-    return rc;
-}
-
 /* The submitter builder edits containers[0]; make sure the list has the right shape. */
 static int check_submitter_template(const struct json_field_ctx *c, const json_t *tmpl,
                                     const char *path)
@@ -284,7 +246,9 @@ static int parse_spec(const struct json_field_ctx *c, json_t *spec, const char *
         return rc;
     if (s->cluster_spec) {
         s->has_cluster_spec = true;
-        if ((rc = parse_cluster(c, s->cluster_spec, annotations, path, cluster)))
+        json_field_path(sub, "%s.rayClusterSpec", path);
+        if ((rc = raycluster_parse_embedded(c, s->cluster_spec, annotations, "RayJob", sub,
+                                            cluster)))
             return rc;
     }
     return 0;

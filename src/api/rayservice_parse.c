@@ -15,41 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int parse_cluster(const struct json_field_ctx *c, json_t *cluster_spec, json_t *annotations,
-                         struct raycluster *out)
-{
-    json_t *doc = json_object(), *meta = json_object();
-    int rc = 0;
-    if (!doc || !meta || json_object_set_new(doc, "metadata", meta)) {
-        if (!doc)
-            json_decref(meta);
-        json_decref(doc);
-        return json_field_oom(c);
-    }
-    if (kobj_set_str(meta, "name", c->name) || kobj_set_str(meta, "namespace", c->ns) ||
-        (annotations && json_object_set(meta, "annotations", annotations)) ||
-        json_object_set(doc, "spec", cluster_spec)) {
-        rc = json_field_oom(c);
-        goto out;
-    }
-    struct krc_error cerr;
-    krc_error_clear(&cerr);
-    rc = raycluster_parse(doc, out, &cerr);
-    if (rc == KRC_ENOMEM) {
-        rc = json_field_oom(c);
-    } else if (rc) {
-        char prefix[KRC_ERROR_MSG_MAX];
-        snprintf(prefix, sizeof(prefix), "RayCluster %s/%s: spec", c->ns, c->name);
-        size_t plen = strlen(prefix);
-        const char *rest = strncmp(cerr.msg, prefix, plen) == 0 ? cerr.msg + plen : cerr.msg;
-        rc = krc_error_set(c->err, rc, "RayService %s/%s: spec.rayClusterConfig%s", c->ns, c->name,
-                           rest);
-    }
-out:
-    json_decref(doc);
-    return rc;
-}
-
 static int parse_spec(const struct json_field_ctx *c, json_t *spec, json_t *annotations,
                       struct rayservice_spec *s, struct raycluster *cluster)
 {
@@ -79,7 +44,8 @@ static int parse_spec(const struct json_field_ctx *c, json_t *spec, json_t *anno
         (rc = json_field_obj(c, s->serve_service, "spec.serveService", "spec", &m)))
         return rc;
     if (s->cluster_config)
-        return parse_cluster(c, s->cluster_config, annotations, cluster);
+        return raycluster_parse_embedded(c, s->cluster_config, annotations, "RayService",
+                                         "spec.rayClusterConfig", cluster);
     return 0;
 }
 
