@@ -17,33 +17,23 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "itest_pod.h"
 #include "kube/client.h"
 #include "kube/portforward.h"
 #include "util/strbuf.h"
 
-#define POD                     "pf-target"
-#define AGENT_TAINT             "kuberay-c.io/node-agent"
-#define PORT                    8080
-#define PORT_STR                "8080"
-#define CLOSED_PORT             8081
-#define POD_READY_MS            120000
-#define SERVICE_ACCOUNT_WAIT_MS 30000
-#define SERVER_UP_MS            60000
-#define IO_TIMEOUT_MS           30000
-#define REQUEST                 "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
-#define PAGE_MARK               "Directory listing for /"
-
-static const struct krc_resource namespaces = {"", "v1", "namespaces", 0};
-static const struct krc_resource pods = {"", "v1", "pods", 1};
+#define POD           "pf-target"
+#define AGENT_TAINT   "kuberay-c.io/node-agent"
+#define PORT          8080
+#define PORT_STR      "8080"
+#define CLOSED_PORT   8081
+#define SERVER_UP_MS  60000
+#define IO_TIMEOUT_MS 30000
+#define REQUEST       "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
+#define PAGE_MARK     "Directory listing for /"
 
 static struct krc_client *client;
 static char ns[64];
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* One GET through a fresh forwarded connection: krc_portforward_read's codes, the answer in out. */
 static int get_page(int port, struct krc_strbuf *out, struct krc_error *err)
@@ -67,85 +57,26 @@ static int get_page(int port, struct krc_strbuf *out, struct krc_error *err)
     return rc;
 }
 
-static int pod_running(void)
-{
-    struct krc_strbuf body = KRC_STRBUF_INIT;
-    struct krc_error err = {0, ""};
-    json_t *doc = NULL;
-    int running = 0;
-    if (krc_client_get(client, &pods, ns, POD, &body, &err) == 0 &&
-        krc_client_parse_json(&body, &doc, &err) == 0) {
-        const char *phase =
-            json_string_value(json_object_get(json_object_get(doc, "status"), "phase"));
-        running = phase && strcmp(phase, "Running") == 0;
-    }
-    json_decref(doc);
-    krc_strbuf_release(&body);
-    return running;
-}
-
 static int group_setup(void **state)
 {
     (void)state;
-    struct krc_kubeconfig cfg;
-    struct krc_error err = {0, ""};
-    struct krc_client_options opts = {.qps = -1};
     char body[1024];
-    if (krc_kubeconfig_load(&cfg, NULL, &err) != 0) {
-        fprintf(stderr, "kubeconfig: %s\n", err.msg);
+    if (itest_client_and_namespace("krc-itest-pf", &client, ns, sizeof(ns)) != 0)
         return -1;
-    }
-    int rc = krc_client_new(&cfg, &opts, &client, &err);
-    krc_kubeconfig_free(&cfg);
-    if (rc) {
-        fprintf(stderr, "client: %s\n", err.msg);
-        return -1;
-    }
-    snprintf(ns, sizeof(ns), "krc-itest-pf-%ld", (long)getpid());
-    snprintf(body, sizeof(body),
-             "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"%s\"}}", ns);
-    if (krc_client_create(client, &namespaces, NULL, body, strlen(body), NULL, NULL, &err) != 0) {
-        fprintf(stderr, "namespace: %s\n", err.msg);
-        return -1;
-    }
     snprintf(body, sizeof(body),
              "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"" POD "\"},"
              "\"spec\":{\"terminationGracePeriodSeconds\":1,"
              "\"tolerations\":[{\"key\":\"" AGENT_TAINT "\",\"operator\":\"Exists\"}],"
              "\"containers\":[{\"name\":\"main\",\"image\":\"python\","
              "\"command\":[\"python3\",\"-m\",\"http.server\",\"" PORT_STR "\"]}]}}");
-    /* A new namespace's default ServiceAccount is made by the controller-manager a moment later;
-     * until then the API server's ServiceAccount admission refuses pods (403). */
-    for (long waited = 0;; waited += 500) {
-        rc = krc_client_create(client, &pods, ns, body, strlen(body), NULL, NULL, &err);
-        if (rc == 0)
-            break;
-        if (rc != KRC_EFORBIDDEN || !strstr(err.msg, "serviceaccount") ||
-            waited > SERVICE_ACCOUNT_WAIT_MS) {
-            fprintf(stderr, "pod: %s\n", err.msg);
-            return -1;
-        }
-        sleep_ms(500);
-    }
-    for (long waited = 0; !pod_running(); waited += 500) {
-        if (waited > POD_READY_MS) {
-            fprintf(stderr, "pod %s/%s is not Running after %d ms\n", ns, POD, POD_READY_MS);
-            return -1;
-        }
-        sleep_ms(500);
-    }
-    return 0;
+    return itest_run_pod(client, ns, POD, body);
 }
 
 static int group_teardown(void **state)
 {
     (void)state;
-    struct krc_error err = {0, ""};
-    struct krc_delete_opts del = {.propagation_policy = "Background"};
-    if (client) {
-        (void)krc_client_delete(client, &namespaces, NULL, ns, &del, NULL, &err);
-        krc_client_free(client);
-    }
+    itest_cleanup(client, ns);
+    client = NULL;
     return 0;
 }
 
@@ -161,7 +92,7 @@ static void test_get_through_the_forward_returns_the_page(void **state)
         if ((rc = get_page(PORT, &page, &err)) == 0)
             break;
         print_message("not yet: %s\n", err.msg);
-        sleep_ms(500);
+        itest_sleep_ms(500);
     }
     if (rc)
         fail_msg("port-forward GET: %d %s", rc, err.msg);

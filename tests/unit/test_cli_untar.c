@@ -16,7 +16,7 @@
 #include "cli/untar.h"
 #include "util/strbuf.h"
 
-enum { BLOCK = 512 };
+enum { BLOCK = 512, TMP_DIR_MAX = 64 };
 
 /* Appends a GNU-style header block ("ustar  " magic) with a correct checksum. */
 static void add_header(struct krc_strbuf *tar, const char *name, char type, size_t size, int posix,
@@ -79,9 +79,9 @@ static char *read_file(const char *dir, const char *rel)
     return buf;
 }
 
-static void make_dir(char *dir)
+static void make_dir(char dir[TMP_DIR_MAX])
 {
-    snprintf(dir, 64, "/tmp/krc-untar-XXXXXX");
+    snprintf(dir, TMP_DIR_MAX, "/tmp/krc-untar-XXXXXX");
     assert_non_null(mkdtemp(dir));
 }
 
@@ -127,7 +127,7 @@ static void test_log_archive_extracts_whole_and_byte_by_byte(void **state)
     (void)state;
     static const size_t steps[] = {1 << 20, 1, 7, 511, 513};
     for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
-        char dir[64], why[256] = "", long_name[200];
+        char dir[TMP_DIR_MAX], why[256] = "", long_name[200];
         struct krc_strbuf tar = KRC_STRBUF_INIT;
         make_dir(dir);
         build_log_archive(&tar, long_name, sizeof(long_name));
@@ -175,7 +175,7 @@ static void test_names_escaping_the_directory_are_refused(void **state)
         {"a/..", "outside"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char dir[64], why[256] = "";
+        char dir[TMP_DIR_MAX], why[256] = "";
         struct krc_strbuf tar = KRC_STRBUF_INIT;
         make_dir(dir);
         add_file(&tar, cases[i].name, "x");
@@ -194,7 +194,7 @@ static void test_names_escaping_the_directory_are_refused(void **state)
 static void test_absolute_names_stay_inside(void **state)
 {
     (void)state;
-    char dir[64], why[256] = "";
+    char dir[TMP_DIR_MAX], why[256] = "";
     struct krc_strbuf tar = KRC_STRBUF_INIT;
     make_dir(dir);
     add_file(&tar, "/etc/abs.txt", "inside\n");
@@ -212,7 +212,7 @@ static void test_absolute_names_stay_inside(void **state)
 static void test_bad_checksum_and_cut_streams_fail(void **state)
 {
     (void)state;
-    char dir[64], why[256] = "";
+    char dir[TMP_DIR_MAX], why[256] = "";
     struct krc_strbuf tar = KRC_STRBUF_INIT;
     make_dir(dir);
     add_file(&tar, "a.log", "0123456789");
