@@ -1023,6 +1023,19 @@ static int parse_server(struct krc_http *h, const struct krc_kubeconfig *cfg, st
     return rc ? krc_error_set(err, KRC_ENOMEM, "http client: out of memory") : 0;
 }
 
+/* A client certificate needs its key and the other way round; checked here, once for every TLS
+ * layer, so each layer may assume both or neither. */
+static int check_client_cert_pair(const struct krc_kubeconfig *cfg, struct krc_error *err)
+{
+    int has_cert = cfg->client_cert_file || cfg->client_cert_data.data;
+    int has_key = cfg->client_key_file || cfg->client_key_data.data;
+    if (has_cert == has_key)
+        return 0;
+    return krc_error_set(err, KRC_EINVAL, "http client: %s without %s",
+                         has_cert ? "client-certificate" : "client-key",
+                         has_cert ? "client-key" : "client-certificate");
+}
+
 int krc_http_new(const struct krc_kubeconfig *cfg, const struct krc_http_options *opts,
                  struct krc_http **out, struct krc_error *err)
 {
@@ -1052,7 +1065,8 @@ int krc_http_new(const struct krc_kubeconfig *cfg, const struct krc_http_options
     }
     if ((rc = parse_server(h, cfg, err)) != 0)
         goto out;
-    if (h->tls && (rc = krc_tls_ctx_new(cfg, &h->tls_ctx, err)) != 0)
+    if (h->tls && ((rc = check_client_cert_pair(cfg, err)) != 0 ||
+                   (rc = krc_tls_ctx_new(cfg, &h->tls_ctx, err)) != 0))
         goto out;
     rc = krc_bearer_init(&h->bearer, cfg->token, cfg->token_file, err);
     if (rc)

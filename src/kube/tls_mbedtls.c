@@ -235,14 +235,9 @@ static int read_pem_file(const char *path, unsigned char **out, size_t *len)
 static int load_client_cert(struct krc_tls_ctx *ctx, const struct krc_kubeconfig *cfg,
                             struct krc_error *err)
 {
-    int has_cert = cfg->client_cert_file || cfg->client_cert_data.data;
-    int has_key = cfg->client_key_file || cfg->client_key_data.data;
-    if (!has_cert && !has_key)
+    /* krc_http_new has checked that the certificate and the key come together. */
+    if (!cfg->client_cert_file && !cfg->client_cert_data.data)
         return 0;
-    if (!has_cert || !has_key)
-        return krc_error_set(err, KRC_EINVAL, "http client: %s without %s",
-                             has_cert ? "client-certificate" : "client-key",
-                             has_cert ? "client-key" : "client-certificate");
     const char *cert_what =
         cfg->client_cert_file ? "client-certificate" : "client-certificate-data";
     const char *key_what = cfg->client_key_file ? "client-key" : "client-key-data";

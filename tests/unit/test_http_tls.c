@@ -554,6 +554,12 @@ static void test_unusable_tls_configuration_is_reported_up_front(void **state)
     expect_config_error(&cfg, "client certificate and key do not match");
     krc_kubeconfig_free(&cfg);
 
+    /* A certificate without its key, whichever TLS layer is built. */
+    config(&cfg, "127.0.0.1", 1);
+    pem_dup(pki.client_pem, &cfg.client_cert_data);
+    expect_config_error(&cfg, "client-certificate without client-key");
+    krc_kubeconfig_free(&cfg);
+
     config(&cfg, "127.0.0.1", 1);
     free(cfg.ca_data.data);
     pem_dup("not a certificate\n", &cfg.ca_data);
